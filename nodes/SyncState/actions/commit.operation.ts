@@ -1,0 +1,184 @@
+import get from 'lodash/get';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { hashValue } from '../../engine/hash';
+import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../engine/store/SyncStore';
+import type { SyncMeta } from '../../engine/types';
+import { toNodeError } from '../../shared/errors';
+import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../shared/syncMeta';
+import { failedItem, forOperations } from '../helpers/utils';
+
+export const description: INodeProperties[] = forOperations(
+	['commit'],
+	[
+		{
+			displayName:
+				'Place Commit after the node that wrote the records, so only successful writes are remembered. On the write node, set "On Error" to "Continue (using error output)" and send errors to Record Failure.',
+			name: 'commitNotice',
+			type: 'notice',
+			default: '',
+		},
+		{
+			displayName: 'Target Key Field',
+			name: 'targetKeyField',
+			type: 'string',
+			default: 'id',
+			required: true,
+			placeholder: 'id',
+			description:
+				"The field of the write node's output that holds the record's ID in the target system. Needed for creates, where the target assigns the ID (e.g. \"id\" for PostgreSQL, \"objectId\" for Parse). Nested paths such as \"data.id\" work.",
+		},
+	],
+);
+
+interface PlannedCommit {
+	itemIndex: number;
+	resolved: ResolvedMeta;
+	input: CommitInput;
+	targetKey: string | null;
+}
+
+function keyText(value: unknown): string | null {
+	if (value === null || value === undefined) return null;
+	const text = String(value).trim();
+	return text === '' ? null : text;
+}
+
+/** The sides to remember: the record's source (now seen) and the target (now written). */
+function planCommit(meta: SyncMeta, record: IDataObject, targetKey: string | null): CommitInput {
+	const sides: CommitSide[] = [];
+	const sourceKey = keyText(meta.key);
+	const target = meta.target;
+	const deleting = (target?.op ?? meta.op) === 'delete';
+	if (sourceKey && (!target || target.system !== meta.system)) {
+		sides.push({
+			system: meta.system,
+			key: sourceKey,
+			...(meta.hash !== undefined ? { seenHash: meta.hash } : {}),
+			// A change seen on this side ends any echo we were expecting from it.
+			...(meta.op !== 'none' ? { writtenHash: null } : {}),
+			...(target ? {} : { base: record as CommitSide['base'] }),
+			deleted: meta.op === 'delete',
+		});
+	}
+	if (target && targetKey) {
+		const writtenHash = deleting ? null : hashValue(record);
+		sides.push({
+			system: target.system,
+			key: targetKey,
+			writtenHash,
+			seenHash: writtenHash,
+			base: deleting ? null : (record as CommitSide['base']),
+			deleted: deleting,
+		});
+	}
+	return {
+		...(meta.entityId ? { entityId: meta.entityId } : {}),
+		sides,
+		...(target && sourceKey
+			? { clearOutbox: [{ sourceSystem: meta.system, sourceKey, targetSystem: target.system }] }
+			: {}),
+	};
+}
+
+/**
+ * One transaction for the whole batch. If it fails and Continue On Fail is on, each item is
+ * committed on its own, so one bad item does not hold back the others.
+ */
+async function commitBatch(
+	ctx: IExecuteFunctions,
+	store: SyncStore,
+	syncId: string,
+	planned: PlannedCommit[],
+): Promise<Map<number, CommitResult | INodeExecutionData>> {
+	const results = new Map<number, CommitResult | INodeExecutionData>();
+	try {
+		const batch = await store.commit(syncId, planned.map((entry) => entry.input));
+		planned.forEach((entry, index) => results.set(entry.itemIndex, batch[index]));
+	} catch (error) {
+		if (!ctx.continueOnFail()) throw toNodeError(ctx.getNode(), error);
+		for (const entry of planned) {
+			try {
+				const [result] = await store.commit(syncId, [entry.input]);
+				results.set(entry.itemIndex, result);
+			} catch (itemError) {
+				results.set(entry.itemIndex, failedItem(ctx, itemError, entry.itemIndex));
+			}
+		}
+	}
+	return results;
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	store: SyncStore,
+	syncId: string,
+): Promise<INodeExecutionData[]> {
+	const output: Array<INodeExecutionData | PlannedCommit> = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const resolved = await resolveSyncMeta(this, itemIndex, items[itemIndex]);
+			if (!resolved) {
+				throw new NodeOperationError(this.getNode(), 'This item has no sync metadata, so it was not committed', {
+					itemIndex,
+					description:
+						'Commit remembers records that a node of this package prepared for a write. Connect Commit after the write node that follows a Conflict Resolver, Field Mapper or Get Due Retries node, and keep the items paired (avoid nodes that merge or split items without paired items). The record stays pending and will be synced again.',
+				});
+			}
+			const { meta } = resolved;
+			if (meta.syncId !== syncId) {
+				throw new NodeOperationError(this.getNode(), `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
+					itemIndex,
+					description: 'Use the same Sync ID on every node of one sync.',
+				});
+			}
+			const targetKeyField = this.getNodeParameter('targetKeyField', itemIndex, 'id') as string;
+			const targetKey = keyText(meta.target?.key) ?? keyText(get(items[itemIndex].json, targetKeyField));
+			if (meta.target && !targetKey) {
+				throw new NodeOperationError(
+					this.getNode(),
+					`The write node's output has no "${targetKeyField}" field, so the new record cannot be linked`,
+					{
+						itemIndex,
+						description: `Set "Target Key Field" to the field that holds the ID the target system returned (e.g. "id" or "objectId"), and make the write node return it (for n8n's Postgres node: Options > Output Columns).`,
+					},
+				);
+			}
+			const input = planCommit(meta, resolved.record, targetKey);
+			if (input.sides.length === 0) {
+				throw new NodeOperationError(this.getNode(), 'The sync metadata names no record key to commit', {
+					itemIndex,
+					description: 'The item must come from a Change Detector (which sets the key) or carry a target key.',
+				});
+			}
+			output.push({ itemIndex, resolved, input, targetKey });
+		} catch (error) {
+			output.push(failedItem(this, error, itemIndex));
+		}
+	}
+
+	const planned = output.filter((entry): entry is PlannedCommit => !('json' in entry));
+	const results = await commitBatch(this, store, syncId, planned);
+
+	return output.map((entry) => {
+		if ('json' in entry) return entry;
+		const result = results.get(entry.itemIndex)!;
+		if ('json' in result) return result;
+		const { meta } = entry.resolved;
+		const committed: IDataObject = {
+			...meta,
+			entityId: result.entityId,
+			...(meta.target ? { target: { ...meta.target, key: entry.targetKey } } : {}),
+			status: 'applied',
+			committed: result.changed,
+		};
+		return { json: { ...items[entry.itemIndex].json, [SYNC_FIELD]: committed }, pairedItem: { item: entry.itemIndex } };
+	});
+}

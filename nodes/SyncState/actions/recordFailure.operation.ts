@@ -1,0 +1,136 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import type { FailureInput, RetryPolicy, SyncStore } from '../../engine/store/SyncStore';
+import type { JsonObject } from '../../engine/types';
+import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../shared/syncMeta';
+import { failedItem, forOperations } from '../helpers/utils';
+
+export const description: INodeProperties[] = forOperations(
+	['recordFailure'],
+	[
+		{
+			displayName:
+				'Connect this to the error output of the write node. The change is queued and comes back from Get Due Retries after a delay that doubles with each attempt.',
+			name: 'recordFailureNotice',
+			type: 'notice',
+			default: '',
+		},
+		{
+			displayName: 'Error Message',
+			name: 'errorMessage',
+			type: 'string',
+			default: '={{ $json.error?.message ?? $json.error ?? $json.message ?? "" }}',
+			description: 'What went wrong, kept with the queued change. n8n\'s error outputs put it in the "error" field.',
+		},
+		{
+			displayName: 'Max Attempts',
+			name: 'maxAttempts',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 5,
+			description: 'After this many failed attempts the change is dead-lettered: it is kept, but no longer retried',
+		},
+		{
+			displayName: 'First Retry Delay (Seconds)',
+			name: 'baseDelaySeconds',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 60,
+			description: 'The delay before the first retry; each further retry waits twice as long',
+		},
+		{
+			displayName: 'Longest Retry Delay (Seconds)',
+			name: 'maxDelaySeconds',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 3600,
+		},
+	],
+);
+
+/** n8n's error outputs add the error to the failed item's JSON; it is not part of what to write. */
+function withoutErrorFields(record: JsonObject): JsonObject {
+	const { error: _error, ...rest } = record;
+	return rest;
+}
+
+function errorText(value: unknown): string {
+	if (typeof value === 'string') return value.trim() || 'The write failed without an error message';
+	if (value && typeof value === 'object') return JSON.stringify(value);
+	return 'The write failed without an error message';
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	store: SyncStore,
+	syncId: string,
+): Promise<INodeExecutionData[]> {
+	const planned: Array<{ itemIndex: number; resolved: ResolvedMeta; failure: FailureInput }> = [];
+	const failed = new Map<number, INodeExecutionData>();
+	let policy: RetryPolicy | undefined;
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			policy ??= {
+				maxAttempts: this.getNodeParameter('maxAttempts', itemIndex, 5) as number,
+				baseDelayMs: (this.getNodeParameter('baseDelaySeconds', itemIndex, 60) as number) * 1000,
+				maxDelayMs: (this.getNodeParameter('maxDelaySeconds', itemIndex, 3600) as number) * 1000,
+			};
+			const resolved = await resolveSyncMeta(this, itemIndex, items[itemIndex]);
+			const target = resolved?.meta.target;
+			if (!resolved || !target || resolved.meta.key === null) {
+				throw new NodeOperationError(this.getNode(), 'This item has no sync metadata for a write, so it cannot be queued for retry', {
+					itemIndex,
+					description:
+						"Connect Record Failure to the error output of a write node that follows a Conflict Resolver, Field Mapper or Get Due Retries node. On n8n's Postgres node, set Options > Query Batching to \"Independently\" so that failed items stay paired.",
+				});
+			}
+			planned.push({
+				itemIndex,
+				resolved,
+				failure: {
+					sourceSystem: resolved.meta.system,
+					sourceKey: String(resolved.meta.key),
+					targetSystem: target.system,
+					targetKey: target.key,
+					entityId: resolved.meta.entityId ?? null,
+					op: target.op,
+					payload: resolved.from === 'json' ? withoutErrorFields(resolved.record) : resolved.record,
+					meta: resolved.meta as unknown as JsonObject,
+					error: errorText(this.getNodeParameter('errorMessage', itemIndex, '')),
+				},
+			});
+		} catch (error) {
+			failed.set(itemIndex, failedItem(this, error, itemIndex));
+		}
+	}
+
+	const entries = policy ? await store.recordFailures(syncId, planned.map((entry) => entry.failure), policy) : [];
+
+	const output: INodeExecutionData[] = [];
+	let next = 0;
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const failure = failed.get(itemIndex);
+		if (failure) {
+			output.push(failure);
+			continue;
+		}
+		const entry = entries[next];
+		const { meta } = planned[next++].resolved;
+		const queued: IDataObject = {
+			...meta,
+			status: entry.status === 'dead' ? 'dead-lettered' : 'failed',
+			attempts: entry.attempts,
+			nextAttemptAt: entry.status === 'dead' ? null : entry.nextAttemptAt,
+			error: entry.error,
+		};
+		output.push({ json: { ...items[itemIndex].json, [SYNC_FIELD]: queued }, pairedItem: { item: itemIndex } });
+	}
+	return output;
+}

@@ -1,0 +1,28 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import type { SyncStore } from '../../engine/store/SyncStore';
+
+export type SyncStateOperation =
+	| 'lookUp'
+	| 'commit'
+	| 'recordFailure'
+	| 'getDueRetries'
+	| 'getCursor'
+	| 'setCursor'
+	| 'acquireLock'
+	| 'releaseLock'
+	| 'link'
+	| 'unlink'
+	| 'reset'
+	| 'stats';
+
+/** What each `<op>.operation.ts` exports: its parameters and its execute. */
+export interface OperationModule {
+	description: INodeProperties[];
+	execute(
+		this: IExecuteFunctions,
+		items: INodeExecutionData[],
+		store: SyncStore,
+		syncId: string,
+	): Promise<INodeExecutionData[]>;
+}

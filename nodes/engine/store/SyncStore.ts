@@ -1,0 +1,162 @@
+import type { JsonObject, SyncOp } from '../types';
+
+/**
+ * The one interface both state backends implement (built-in SQLite and PostgreSQL).
+ * Every method is scoped by `syncId`, works on batches (never one round trip per record),
+ * and runs in a single transaction.
+ */
+
+/** A system's key for one entity, plus that record's remembered state. */
+export interface RecordState {
+	system: string;
+	key: string;
+	/** Hash of the record's compared fields when this sync last saw it. */
+	seenHash: string | null;
+	/** Hash of what this sync last wrote to that system (echo suppression). */
+	writtenHash: string | null;
+	/** The last synced version of the tracked fields only. */
+	base: JsonObject | null;
+	/** ISO time of the delete, when the record was deleted. */
+	deletedAt: string | null;
+	/** Bumped on every real change; unchanged by an idempotent repeat. */
+	version: number;
+	updatedAt: string;
+}
+
+/** Everything known about one entity: its key and state in each system. */
+export interface EntityState {
+	entityId: string;
+	systems: Record<string, RecordState>;
+}
+
+/** One side of a commit: what to remember for one system's record. */
+export interface CommitSide {
+	system: string;
+	key: string;
+	/** Omitted fields are left as they are; `null` clears. */
+	seenHash?: string | null;
+	writtenHash?: string | null;
+	base?: JsonObject | null;
+	/** true: tombstone the record; false: clear a tombstone. */
+	deleted?: boolean;
+}
+
+/**
+ * One successful change to remember. All sides end up linked to one entity:
+ * `entityId` if given, otherwise the entity any side is already linked to,
+ * otherwise a new one derived deterministically from the first side.
+ */
+export interface CommitInput {
+	entityId?: string;
+	sides: CommitSide[];
+	/** Outbox entries that this commit settles. */
+	clearOutbox?: OutboxRef[];
+}
+
+export interface CommitResult {
+	entityId: string;
+	/** false when the commit repeated what the store already held. */
+	changed: boolean;
+	createdEntity: boolean;
+}
+
+export interface LinkInput {
+	/** Link to this existing entity; it must exist in the sync. */
+	entityId?: string;
+	keys: Array<{ system: string; key: string }>;
+}
+
+/** Names one change that could not be applied: its source record and the target system. */
+export interface OutboxRef {
+	sourceSystem: string;
+	sourceKey: string;
+	targetSystem: string;
+}
+
+export interface FailureInput extends OutboxRef {
+	entityId?: string | null;
+	targetKey?: string | null;
+	op: SyncOp;
+	/** The record as it was to be written, so that a retry can replay it. */
+	payload: JsonObject;
+	/** The item's sync metadata, replayed with the payload. */
+	meta?: JsonObject | null;
+	error: string;
+}
+
+export interface RetryPolicy {
+	maxAttempts: number;
+	baseDelayMs: number;
+	maxDelayMs: number;
+}
+
+export type OutboxStatus = 'pending' | 'dead';
+
+export interface OutboxEntry extends OutboxRef {
+	entityId: string | null;
+	targetKey: string | null;
+	op: SyncOp;
+	payload: JsonObject;
+	meta: JsonObject | null;
+	error: string;
+	attempts: number;
+	nextAttemptAt: string;
+	status: OutboxStatus;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface LockLease {
+	resource: string;
+	acquired: boolean;
+	/** The current holder (us when acquired). */
+	owner: string;
+	expiresAt: string;
+}
+
+export type ResetScope = 'all' | 'links' | 'cursors' | 'outbox' | 'locks';
+
+export interface SyncStats {
+	syncId: string;
+	entities: number;
+	systems: Record<string, { links: number; tombstones: number }>;
+	outbox: { pending: number; due: number; dead: number };
+	cursors: Record<string, string>;
+	locks: number;
+}
+
+export interface SyncStore {
+	readonly backend: 'builtin' | 'postgres';
+
+	/** Look up records by key in one system. Unknown keys are absent from the map. */
+	lookUp(syncId: string, system: string, keys: string[]): Promise<Map<string, EntityState>>;
+	/** All entities that have a record in `system` (for snapshot deletes). */
+	listKeys(syncId: string, system: string): Promise<Map<string, RecordState & { entityId: string }>>;
+	getEntities(syncId: string, entityIds: string[]): Promise<Map<string, EntityState>>;
+
+	/** Atomic and idempotent: committing the same input twice changes nothing. */
+	commit(syncId: string, inputs: CommitInput[]): Promise<CommitResult[]>;
+	link(syncId: string, inputs: LinkInput[]): Promise<CommitResult[]>;
+	/** Removes the key's link and its record state. Returns false when it was not linked. */
+	unlink(syncId: string, system: string, key: string): Promise<boolean>;
+
+	getCursor(syncId: string, system: string): Promise<string | null>;
+	setCursor(syncId: string, system: string, value: string): Promise<void>;
+
+	/** Adds or bumps outbox entries with exponential backoff; dead-letters after `maxAttempts`. */
+	recordFailures(syncId: string, failures: FailureInput[], policy: RetryPolicy, now?: Date): Promise<OutboxEntry[]>;
+	/** Pending entries whose next attempt time has come, oldest first. */
+	getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]>;
+	listOutbox(syncId: string, status: OutboxStatus | 'all', limit: number): Promise<OutboxEntry[]>;
+
+	acquireLock(syncId: string, resource: string, owner: string, ttlMs: number, now?: Date): Promise<LockLease>;
+	/** Returns false when `owner` did not hold the lock. */
+	releaseLock(syncId: string, resource: string, owner: string): Promise<boolean>;
+
+	reset(syncId: string, scope: ResetScope): Promise<void>;
+	stats(syncId: string, now?: Date): Promise<SyncStats>;
+
+	close(): Promise<void>;
+}
+
+export type { SyncOp };

@@ -1,0 +1,26 @@
+/** Plain data shapes shared by the engine and the nodes. No n8n imports here. */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type SyncOp = 'create' | 'update' | 'delete';
+
+/** The sync metadata every node of this package reads and writes (`_sync`). */
+export interface SyncMeta {
+	syncId: string;
+	/** The system this version of the record lives in, and its key there. */
+	system: string;
+	key: string | null;
+	op: SyncOp | 'none';
+	/** Why the op is `none` (e.g. `echo`, `unchanged`). */
+	reason?: string;
+	hash?: string;
+	changedFields?: string[];
+	/** The shared id linking this record's keys across systems. */
+	entityId?: string;
+	/** The op to apply, when this item is meant for a write node. */
+	target?: { system: string; key: string | null; op: SyncOp };
+	/** Per field: who won and why (Conflict Resolver). */
+	resolution?: Record<string, { winner: string; strategy: string; reason: string }>;
+}

@@ -1,0 +1,154 @@
+import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { hashValue } from '../engine/hash';
+import type { JsonObject, SyncMeta } from '../engine/types';
+
+/**
+ * The sync metadata (`_sync`) travels in one of three carriers:
+ * - `json._sync`, on outputs meant for people and for our own nodes;
+ * - a small binary property `_sync`, beside clean JSON, on outputs that feed a write node
+ *   (n8n's write nodes ignore binary properties);
+ * - the execution's flow context, keyed by a hash of the clean record, when the workflow's
+ *   binary mode is `combined` (n8n would move a binary into `json._files` there).
+ * Nodes after a write node find the metadata again on the item the emitting node produced,
+ * through paired items.
+ */
+
+export const SYNC_FIELD = '_sync';
+const FLOW_CONTEXT_KEY = 'twoWaySyncMeta';
+const META_MIME_TYPE = 'application/vnd.two-way-sync+json';
+
+/** Node names (after the package prefix) whose items may carry sync metadata. */
+const EMITTING_NODES = new Set(['changeDetector', 'fieldMapper', 'conflictResolver', 'syncState']);
+
+export type MetadataPlacement = 'hidden' | 'json';
+
+export interface ResolvedMeta {
+	meta: SyncMeta;
+	/** The clean record as the emitting node produced it, i.e. what went to the write node. */
+	record: JsonObject;
+	from: 'json' | 'binary' | 'flow' | 'upstream';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSyncMeta(value: unknown): value is SyncMeta {
+	return isObject(value) && typeof value.syncId === 'string' && typeof value.system === 'string';
+}
+
+/** The record without its metadata field. */
+export function cleanRecord(json: IDataObject): JsonObject {
+	if (!(SYNC_FIELD in json)) return json as JsonObject;
+	const { [SYNC_FIELD]: _omit, ...rest } = json;
+	return rest as JsonObject;
+}
+
+function usesCombinedBinaryMode(ctx: IExecuteFunctions): boolean {
+	return (ctx.getWorkflowSettings().binaryMode as string | undefined) === 'combined';
+}
+
+type FlowQueue = Record<string, SyncMeta[]>;
+
+function flowQueue(ctx: IExecuteFunctions): FlowQueue {
+	const flow = ctx.getContext('flow');
+	if (!isObject(flow[FLOW_CONTEXT_KEY])) flow[FLOW_CONTEXT_KEY] = {};
+	return flow[FLOW_CONTEXT_KEY] as FlowQueue;
+}
+
+/** Builds an output item that carries `meta` where `placement` says. */
+export function withSyncMeta(
+	ctx: IExecuteFunctions,
+	record: JsonObject,
+	meta: SyncMeta,
+	placement: MetadataPlacement,
+	pairedItem: INodeExecutionData['pairedItem'],
+): INodeExecutionData {
+	if (placement === 'json') return { json: { ...record, [SYNC_FIELD]: meta as unknown as IDataObject }, pairedItem };
+	if (usesCombinedBinaryMode(ctx)) {
+		// Several identical records may be in flight; a queue per content keeps each one's metadata.
+		const queue = flowQueue(ctx);
+		(queue[hashValue(record)] ??= []).push(meta);
+		return { json: record, pairedItem };
+	}
+	const binary: IBinaryData = {
+		data: Buffer.from(JSON.stringify(meta)).toString('base64'),
+		mimeType: META_MIME_TYPE,
+		fileName: '_sync.json',
+		fileExtension: 'json',
+	};
+	return { json: record, binary: { [SYNC_FIELD]: binary }, pairedItem };
+}
+
+async function metaFromItem(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	item: INodeExecutionData,
+	takeFromFlow: boolean,
+): Promise<{ meta: SyncMeta; from: ResolvedMeta['from'] } | undefined> {
+	const inJson = item.json?.[SYNC_FIELD];
+	if (isSyncMeta(inJson)) return { meta: inJson, from: 'json' };
+	const binary = item.binary?.[SYNC_FIELD];
+	if (binary) {
+		const buffer = binary.id
+			? await ctx.helpers.getBinaryDataBuffer(itemIndex, binary)
+			: Buffer.from(binary.data, 'base64');
+		const parsed: unknown = JSON.parse(buffer.toString('utf8'));
+		if (isSyncMeta(parsed)) return { meta: parsed, from: 'binary' };
+	}
+	if (takeFromFlow) {
+		// Taken, not peeked: the next identical record in flight gets the next entry.
+		const queue = flowQueue(ctx);
+		const key = hashValue(cleanRecord(item.json));
+		const meta = queue[key]?.shift();
+		if (queue[key]?.length === 0) delete queue[key];
+		if (meta) return { meta, from: 'flow' };
+	}
+	return undefined;
+}
+
+/** Our nodes upstream of this one, nearest first. */
+function upstreamEmitters(ctx: IExecuteFunctions): string[] {
+	const self = ctx.getNode();
+	const prefix = self.type.slice(0, self.type.lastIndexOf('.') + 1);
+	return ctx
+		.getParentNodes(self.name)
+		.filter(
+			(parent) =>
+				!parent.disabled &&
+				parent.type.startsWith(prefix) &&
+				EMITTING_NODES.has(parent.type.slice(prefix.length)),
+		)
+		.map((parent) => parent.name)
+		.reverse();
+}
+
+/**
+ * Finds the sync metadata for input item `itemIndex`: on the item itself, or on the item that
+ * the nearest upstream node of this package emitted for it (through paired items, across any
+ * write node in between). Returns undefined when it cannot be resolved: such an item must not
+ * be committed.
+ */
+export async function resolveSyncMeta(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	item: INodeExecutionData,
+): Promise<ResolvedMeta | undefined> {
+	const own = await metaFromItem(ctx, itemIndex, item, false);
+	if (own) return { ...own, record: cleanRecord(item.json) };
+
+	for (const emitter of upstreamEmitters(ctx)) {
+		let emitted: INodeExecutionData | undefined;
+		try {
+			emitted = ctx.getWorkflowDataProxy(itemIndex).$(emitter, true).item as INodeExecutionData | undefined;
+		} catch {
+			// No paired-item path from this item to that node: try the next one.
+			continue;
+		}
+		if (!emitted?.json) continue;
+		const found = await metaFromItem(ctx, itemIndex, emitted, true);
+		if (found) return { meta: found.meta, record: cleanRecord(emitted.json), from: found.from === 'flow' ? 'flow' : 'upstream' };
+	}
+	return undefined;
+}

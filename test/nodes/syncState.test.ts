@@ -1,0 +1,490 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { endPostgresPools } from '../../nodes/engine/store/postgres';
+import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, type NodeSpec } from '../harness';
+import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+
+const SYNC_ID = 'contacts';
+const workDir = mkdtempSync(join(tmpdir(), 'tws-syncstate-'));
+let fileCounter = 0;
+let database: ScratchDatabase;
+
+beforeAll(async () => {
+	database = await createScratchDatabase('syncstate_node');
+});
+
+afterAll(async () => {
+	await endPostgresPools();
+	await database.drop();
+	rmSync(workDir, { recursive: true, force: true });
+});
+
+type StoreChoice = { store: 'builtin'; databaseFile: string } | { store: 'postgres' };
+
+function freshBuiltinStore(): StoreChoice {
+	return { store: 'builtin', databaseFile: join(workDir, `state-${++fileCounter}.sqlite`) };
+}
+
+function postgresCredentials(overrides: IDataObject = {}) {
+	return {
+		syncStatePostgresApi: {
+			host: database.host,
+			port: database.port,
+			database: database.database,
+			user: database.user,
+			password: database.password,
+			ssl: 'disable',
+			schema: 'sync_state_node_test',
+			...overrides,
+		},
+	};
+}
+
+function state(name: string, store: StoreChoice, operation: string, parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
+	return {
+		name,
+		type: packageNodeType('syncState'),
+		parameters: { ...store, syncId: SYNC_ID, operation, ...parameters },
+		...extra,
+	};
+}
+
+/** A change from the CRM, prepared for a write to the ERP, with its metadata visible in JSON. */
+function crmChange(key: string, email: string, op: 'create' | 'update' | 'delete' = 'create', targetKey: string | null = null): IDataObject {
+	return {
+		email,
+		name: email.split('@')[0],
+		_sync: {
+			syncId: SYNC_ID,
+			system: 'crm',
+			key,
+			op,
+			hash: `hash-of-${key}`,
+			target: { system: 'erp', key: targetKey, op },
+		},
+	};
+}
+
+const assignErpId = { assignId: '={{ "erp-" + $json.email }}' };
+
+async function lookUp(store: StoreChoice, system: string, keys: string[], credentials?: ReturnType<typeof postgresCredentials>) {
+	const result = await runChain([state('Look Up', store, 'lookUp', { system, key: '={{ $json.key }}' })], {
+		input: keys.map((key) => ({ key })),
+		credentials,
+	});
+	expect(result.status).toBe('success');
+	return result.json('Look Up').map((item) => item.syncState as IDataObject);
+}
+
+/** Seeds the retry queue: the write of each change fails and Record Failure queues it. */
+async function queueFailedWrites(store: StoreChoice, changes: IDataObject[], recordFailure: IDataObject = {}) {
+	const result = await runWorkflow({
+		nodes: [
+			startNode(),
+			{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: { fail: true }, onError: 'continueErrorOutput' },
+			state('Record Failure', store, 'recordFailure', { baseDelaySeconds: 0, ...recordFailure }),
+		],
+		connections: connect(['Start', 'Write'], { from: 'Write', to: 'Record Failure', output: 1 }),
+		input: changes,
+	});
+	expect(result.status).toBe('success');
+	return result.json('Record Failure');
+}
+
+describe('Sync State node', () => {
+	describe('Commit', () => {
+		it('links the key the target assigned and remembers the written version', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain(
+				[
+					{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId },
+					state('Commit', store, 'commit', { targetKeyField: 'id' }),
+				],
+				{ input: [crmChange('c1', 'ada@example.com'), crmChange('c2', 'grace@example.com')] },
+			);
+
+			expect(result.status).toBe('success');
+			const committed = result.json('Commit');
+			expect(committed.map((item) => (item._sync as IDataObject).target)).toEqual([
+				{ system: 'erp', key: 'erp-ada@example.com', op: 'create' },
+				{ system: 'erp', key: 'erp-grace@example.com', op: 'create' },
+			]);
+			expect(committed.every((item) => (item._sync as IDataObject).status === 'applied')).toBe(true);
+
+			const [ada] = await lookUp(store, 'erp', ['erp-ada@example.com']);
+			expect(ada.linked).toBe(true);
+			expect(ada.entityId).toBe((committed[0]._sync as IDataObject).entityId);
+			expect(ada.keys).toEqual({ crm: 'c1', erp: 'erp-ada@example.com' });
+			const records = ada.records as Record<string, IDataObject>;
+			expect(records.erp.base).toEqual({ email: 'ada@example.com', name: 'ada', id: 'erp-ada@example.com' });
+			expect(records.erp.writtenHash).toEqual(expect.any(String));
+			expect(records.crm.seenHash).toBe('hash-of-c1');
+		});
+
+		it('changes nothing when the same item is committed twice', async () => {
+			const store = freshBuiltinStore();
+			const commitOnce = async () =>
+				await runChain(
+					[
+						{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId },
+						state('Commit', store, 'commit'),
+					],
+					{ input: [crmChange('c1', 'ada@example.com')] },
+				);
+
+			const first = await commitOnce();
+			const [before] = await lookUp(store, 'crm', ['c1']);
+			const second = await commitOnce();
+			const [after] = await lookUp(store, 'crm', ['c1']);
+
+			expect((first.json('Commit')[0]._sync as IDataObject).committed).toBe(true);
+			expect((second.json('Commit')[0]._sync as IDataObject).committed).toBe(false);
+			expect(after).toEqual(before);
+		});
+
+		it('finds metadata kept out of the JSON again after the write node dropped it', async () => {
+			const store = freshBuiltinStore();
+			await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')]);
+
+			const result = await runChain(
+				[
+					state('Retries', store, 'getDueRetries'),
+					{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId },
+					state('Commit', store, 'commit'),
+					state('Stats', store, 'stats', {}, { executeOnce: true }),
+				],
+				{ input: [{}] },
+			);
+
+			expect(result.status).toBe('success');
+			// What reached the write node is the clean record: no _sync anywhere in its JSON.
+			expect(result.json('Write')).toEqual([{ email: 'ada@example.com', name: 'ada', id: 'erp-ada@example.com' }]);
+			expect(result.output('Retries')[0].binary?._sync).toBeDefined();
+			expect((result.json('Commit')[0]._sync as IDataObject).target).toEqual({
+				system: 'erp',
+				key: 'erp-ada@example.com',
+				op: 'create',
+			});
+			const [stats] = result.json('Stats');
+			expect(stats.outbox).toEqual({ pending: 0, due: 0, dead: 0 });
+			expect(stats.systems).toEqual({ crm: { links: 1, tombstones: 0 }, erp: { links: 1, tombstones: 0 } });
+		});
+
+		it('finds the metadata in the flow context when the workflow binary mode is combined', async () => {
+			const store = freshBuiltinStore();
+			await queueFailedWrites(store, [crmChange('c1', 'ada@example.com'), crmChange('c2', 'grace@example.com')]);
+
+			const result = await runChain(
+				[
+					state('Retries', store, 'getDueRetries'),
+					{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId },
+					state('Commit', store, 'commit'),
+				],
+				{ input: [{}], settings: { binaryMode: 'combined' }, binaryDataMode: 'filesystem' },
+			);
+
+			expect(result.status).toBe('success');
+			expect(result.json('Write').map((item) => Object.keys(item).sort())).toEqual([
+				['email', 'id', 'name'],
+				['email', 'id', 'name'],
+			]);
+			expect(result.json('Commit').map((item) => ((item._sync as IDataObject).target as IDataObject).key)).toEqual([
+				'erp-ada@example.com',
+				'erp-grace@example.com',
+			]);
+		});
+
+		it('keeps an item it cannot trace to a sync pending, and says why', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain([state('Commit', store, 'commit', {}, { continueOnFail: true })], {
+				input: [{ email: 'stray@example.com' }],
+			});
+
+			expect(result.status).toBe('success');
+			const [item] = result.json('Commit');
+			expect(item.error).toBe('This item has no sync metadata, so it was not committed');
+			expect(item.description).toMatch(/Connect Commit after the write node/);
+			expect(item.email).toBe('stray@example.com');
+
+			const failing = await runChain([state('Commit', store, 'commit')], { input: [{ email: 'stray@example.com' }] });
+			expect(failing.status).toBe('error');
+			expect(failing.error?.message).toBe('This item has no sync metadata, so it was not committed');
+		});
+
+		it('names the field to set when the write node returned no key for a created record', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain(
+				[
+					{ name: 'Write', type: FIXTURE_TYPES.failWriter },
+					state('Commit', store, 'commit', { targetKeyField: 'objectId' }, { continueOnFail: true }),
+				],
+				{ input: [crmChange('c1', 'ada@example.com'), crmChange('c2', 'grace@example.com', 'update', 'erp-2')] },
+			);
+
+			const [created, updated] = result.json('Commit');
+			expect(created.error).toBe('The write node\'s output has no "objectId" field, so the new record cannot be linked');
+			expect(((updated._sync as IDataObject).target as IDataObject).key).toBe('erp-2');
+		});
+
+		it('tombstones both sides of a propagated delete', async () => {
+			const store = freshBuiltinStore();
+			await runChain(
+				[{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId }, state('Commit', store, 'commit')],
+				{ input: [crmChange('c1', 'ada@example.com')] },
+			);
+			const deleted = await runChain(
+				[{ name: 'Write', type: FIXTURE_TYPES.failWriter }, state('Commit', store, 'commit')],
+				{ input: [crmChange('c1', 'ada@example.com', 'delete', 'erp-ada@example.com')] },
+			);
+
+			expect(deleted.status).toBe('success');
+			const [ada] = await lookUp(store, 'crm', ['c1']);
+			const records = ada.records as Record<string, IDataObject>;
+			expect(records.crm.deletedAt).toEqual(expect.any(String));
+			expect(records.erp.deletedAt).toEqual(expect.any(String));
+			expect(records.erp.writtenHash).toBeNull();
+		});
+	});
+
+	describe('Record Failure and Get Due Retries', () => {
+		it('queues a failed write with the error and replays it when it is due', async () => {
+			const store = freshBuiltinStore();
+			const [queued] = await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')]);
+
+			expect(queued._sync).toMatchObject({ status: 'failed', attempts: 1, error: 'Simulated write failure' });
+
+			const retries = await runChain([state('Retries', store, 'getDueRetries', { metadataPlacement: 'json' })], { input: [{}] });
+			expect(retries.json('Retries')).toEqual([
+				{
+					email: 'ada@example.com',
+					name: 'ada',
+					_sync: expect.objectContaining({
+						syncId: SYNC_ID,
+						system: 'crm',
+						key: 'c1',
+						target: { system: 'erp', key: null, op: 'create' },
+					}),
+				},
+			]);
+		});
+
+		it('waits longer after each failure and dead-letters after the last attempt', async () => {
+			const store = freshBuiltinStore();
+			const policy = { maxAttempts: 2, baseDelaySeconds: 120 };
+			const [first] = await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')], policy);
+			const [second] = await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')], policy);
+
+			const firstSync = first._sync as IDataObject;
+			const delayMs = Date.parse(firstSync.nextAttemptAt as string) - Date.now();
+			expect(delayMs).toBeGreaterThan(60_000);
+			expect(delayMs).toBeLessThanOrEqual(120_000);
+			expect(second._sync).toMatchObject({ status: 'dead-lettered', attempts: 2, nextAttemptAt: null });
+
+			const after = await runChain(
+				[state('Retries', store, 'getDueRetries'), state('Stats', store, 'stats', {}, { executeOnce: true, alwaysOutputData: true })],
+				{ input: [{}] },
+			);
+			expect(after.output('Retries')).toEqual([]);
+		});
+
+		it('counts dead-lettered changes in Stats', async () => {
+			const store = freshBuiltinStore();
+			await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')], { maxAttempts: 1 });
+			await queueFailedWrites(store, [crmChange('c2', 'grace@example.com')], { baseDelaySeconds: 3600 });
+
+			const result = await runChain([state('Stats', store, 'stats')], { input: [{}] });
+			expect(result.json('Stats')[0].outbox).toEqual({ pending: 1, due: 0, dead: 1 });
+		});
+
+		it('refuses an item that was not prepared for a write', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain([state('Record Failure', store, 'recordFailure', {}, { continueOnFail: true })], {
+				input: [{ error: 'boom' }],
+			});
+			expect(result.json('Record Failure')[0].error).toBe(
+				'This item has no sync metadata for a write, so it cannot be queued for retry',
+			);
+		});
+	});
+
+	describe('Get Cursor and Set Cursor', () => {
+		it('returns the default until a cursor is stored, and never moves it back unless told to', async () => {
+			const store = freshBuiltinStore();
+			const get = async () =>
+				(await runChain([state('Get', store, 'getCursor', { system: 'crm', defaultCursor: '1970-01-01T00:00:00Z' })], { input: [{}] })).json('Get')[0];
+			const set = async (cursor: string, onlyForward = true) =>
+				(await runChain([state('Set', store, 'setCursor', { system: 'crm', cursor: '={{ $json.at }}', onlyForward })], { input: [{ at: cursor }] })).json('Set')[0];
+
+			expect(await get()).toEqual({ syncId: SYNC_ID, system: 'crm', cursor: '1970-01-01T00:00:00Z', stored: false });
+			expect(await set('2026-03-02T10:00:00Z')).toMatchObject({ cursor: '2026-03-02T10:00:00Z', moved: true, previous: null });
+			expect(await set('2026-03-01T10:00:00Z')).toMatchObject({ cursor: '2026-03-02T10:00:00Z', moved: false });
+			expect(await get()).toMatchObject({ cursor: '2026-03-02T10:00:00Z', stored: true });
+			expect(await set('2026-03-01T10:00:00Z', false)).toMatchObject({ cursor: '2026-03-01T10:00:00Z', moved: true });
+		});
+	});
+
+	describe('Acquire Lock and Release Lock', () => {
+		it('lets one owner hold a lock and tells another who holds it', async () => {
+			const store = freshBuiltinStore();
+			const acquire = async (owner: string, whenLocked = 'continue') =>
+				await runChain([state('Lock', store, 'acquireLock', { resource: 'cycle', owner, ttlSeconds: 60, whenLocked })], { input: [{}] });
+			const release = async (owner: string) =>
+				(await runChain([state('Unlock', store, 'releaseLock', { resource: 'cycle', owner })], { input: [{}] })).json('Unlock')[0];
+
+			expect((await acquire('run-1')).json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-1' });
+			expect((await acquire('run-2')).json('Lock')[0]).toMatchObject({ acquired: false, owner: 'run-1' });
+			const refused = await acquire('run-2', 'error');
+			expect(refused.status).toBe('error');
+			expect(refused.error?.message).toMatch(/The lock "cycle" is held by "run-1"/);
+			expect(await release('run-2')).toMatchObject({ released: false });
+			expect(await release('run-1')).toMatchObject({ released: true });
+			expect((await acquire('run-2')).json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-2' });
+		});
+
+		it('uses the execution id as the owner by default', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain([state('Lock', store, 'acquireLock')], { input: [{}] });
+			expect(result.json('Lock')[0]).toMatchObject({ acquired: true, resource: 'cycle', owner: expect.stringMatching(/.+/) });
+		});
+	});
+
+	describe('Link and Unlink', () => {
+		it('links the keys of two systems into one entity that Look Up then finds', async () => {
+			const store = freshBuiltinStore();
+			const linked = await runChain(
+				[
+					state('Link', store, 'link', {
+						keys: { key: [{ system: 'crm', key: '={{ $json.crmId }}' }, { system: 'erp', key: '={{ $json.erpId }}' }] },
+					}),
+				],
+				{ input: [{ crmId: 'c9', erpId: 'e9' }] },
+			);
+			expect(linked.json('Link')[0]).toMatchObject({ keys: { crm: 'c9', erp: 'e9' }, linked: true, createdEntity: true });
+
+			const [found] = await lookUp(store, 'erp', ['e9']);
+			expect(found).toMatchObject({ linked: true, keys: { crm: 'c9', erp: 'e9' } });
+
+			const unlinked = await runChain([state('Unlink', store, 'unlink', { system: 'erp', key: 'e9' })], { input: [{}] });
+			expect(unlinked.json('Unlink')[0]).toMatchObject({ unlinked: true });
+			expect((await lookUp(store, 'erp', ['e9']))[0]).toMatchObject({ linked: false });
+			expect((await lookUp(store, 'crm', ['c9']))[0]).toMatchObject({ linked: true, keys: { crm: 'c9' } });
+		});
+
+		it('rejects a link to an entity this sync does not know', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain(
+				[state('Link', store, 'link', { entityId: 'e_missing', keys: { key: [{ system: 'crm', key: 'c1' }] } }, { continueOnFail: true })],
+				{ input: [{}] },
+			);
+			const [item] = result.json('Link');
+			expect(item.error).toMatch(/e_missing/);
+			expect(item.description).toEqual(expect.any(String));
+		});
+
+		it('says what is missing when a key to link is empty', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain(
+				[state('Link', store, 'link', { keys: { key: [{ system: 'crm', key: '={{ $json.nothing }}' }] } }, { continueOnFail: true })],
+				{ input: [{}] },
+			);
+			expect(result.json('Link')[0].error).toBe('A key to link has an empty key');
+		});
+	});
+
+	describe('Reset', () => {
+		it('resets nothing until the Sync ID is typed, then only what was chosen', async () => {
+			const store = freshBuiltinStore();
+			await runChain([state('Set', store, 'setCursor', { system: 'crm', cursor: '42' })], { input: [{}] });
+			await runChain([state('Link', store, 'link', { keys: { key: [{ system: 'crm', key: 'c1' }] } })], { input: [{}] });
+
+			const refused = await runChain([state('Reset', store, 'reset', { scope: 'cursors', confirmSyncId: 'contact' }, { continueOnFail: true })], { input: [{}] });
+			expect(refused.json('Reset')[0]).toMatchObject({ error: 'Reset was not confirmed' });
+
+			const reset = await runChain([state('Reset', store, 'reset', { scope: 'cursors', confirmSyncId: SYNC_ID })], { input: [{}] });
+			expect(reset.json('Reset')[0]).toEqual({ syncId: SYNC_ID, scope: 'cursors', reset: true });
+
+			const stats = (await runChain([state('Stats', store, 'stats')], { input: [{}] })).json('Stats')[0];
+			expect(stats.cursors).toEqual({});
+			expect(stats.entities).toBe(1);
+		});
+	});
+
+	describe('bad input', () => {
+		it('fails with a message that says what to set when the Sync ID is empty', async () => {
+			const result = await runChain([state('Stats', freshBuiltinStore(), 'stats', { syncId: '={{ $json.sync }}' })], { input: [{ sync: '' }] });
+			expect(result.status).toBe('error');
+			expect(result.error?.message).toBe('The Sync ID is empty');
+			expect(result.error?.description).toMatch(/Set "Sync ID"/);
+		});
+
+		it('gives every item the error when the PostgreSQL store cannot be reached, with Continue On Fail', async () => {
+			const result = await runChain([state('Stats', { store: 'postgres' }, 'stats', {}, { continueOnFail: true })], {
+				input: [{ n: 1 }, { n: 2 }],
+				credentials: postgresCredentials({ host: '127.0.0.1', port: 1, password: 'planted-secret-pw' }),
+			});
+			expect(result.status).toBe('success');
+			const items = result.json('Stats');
+			expect(items).toHaveLength(2);
+			for (const item of items) {
+				expect(item.error).toMatch(/127\.0\.0\.1:1/);
+				expect(JSON.stringify(item)).not.toContain('planted-secret-pw');
+			}
+		});
+
+		it('refuses an invalid schema name before connecting', async () => {
+			const result = await runChain([state('Stats', { store: 'postgres' }, 'stats')], {
+				input: [{}],
+				credentials: postgresCredentials({ schema: 'x; DROP TABLE links' }),
+			});
+			expect(result.status).toBe('error');
+			expect(result.error?.message).toMatch(/schema name/);
+			expect(result.error?.description).toMatch(/letters, digits and underscores/i);
+		});
+
+		it('refuses the built-in store in queue mode and points to PostgreSQL', async () => {
+			const previous = process.env.EXECUTIONS_MODE;
+			process.env.EXECUTIONS_MODE = 'queue';
+			try {
+				const result = await runChain([state('Stats', freshBuiltinStore(), 'stats')], { input: [{}] });
+				expect(result.status).toBe('error');
+				expect(`${result.error?.message} ${result.error?.description}`).toMatch(/PostgreSQL/);
+			} finally {
+				if (previous === undefined) delete process.env.EXECUTIONS_MODE;
+				else process.env.EXECUTIONS_MODE = previous;
+			}
+		});
+
+		it('says which item has no key on Look Up, and keeps the others', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain(
+				[state('Look Up', store, 'lookUp', { system: 'crm', key: '={{ $json.id }}' }, { continueOnFail: true })],
+				{ input: [{ id: 'c1' }, { name: 'no id' }] },
+			);
+			const [first, second] = result.json('Look Up');
+			expect(first.syncState).toMatchObject({ linked: false });
+			expect(second).toMatchObject({ name: 'no id', error: 'The record key is empty' });
+		});
+	});
+
+	describe('with the PostgreSQL store', () => {
+		it('commits, looks up and queues retries the same way', async () => {
+			const store: StoreChoice = { store: 'postgres' };
+			const credentials = postgresCredentials();
+			const committed = await runChain(
+				[{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId }, state('Commit', store, 'commit')],
+				{ input: [crmChange('c1', 'ada@example.com')], credentials },
+			);
+			expect(committed.status).toBe('success');
+
+			const [ada] = await lookUp(store, 'crm', ['c1'], credentials);
+			expect(ada).toMatchObject({ linked: true, keys: { crm: 'c1', erp: 'erp-ada@example.com' } });
+
+			const stats = (await runChain([state('Stats', store, 'stats')], { input: [{}], credentials })).json('Stats')[0];
+			expect(stats.systems).toEqual({ crm: { links: 1, tombstones: 0 }, erp: { links: 1, tombstones: 0 } });
+		});
+	});
+});
