@@ -8,7 +8,7 @@ import {
 
 import { credentialTest } from '../shared/credentialTest';
 import { storeProperties, syncIdProperty } from '../shared/descriptions';
-import { operations, router } from './actions/router';
+import { resourceDescriptions, router } from './actions/router';
 
 export class SyncState implements INodeType {
 	description: INodeTypeDescription = {
@@ -17,7 +17,7 @@ export class SyncState implements INodeType {
 		icon: { light: 'file:syncState.svg', dark: 'file:syncState.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["syncId"] }}',
+		subtitle: '={{ $parameter["resource"] + ": " + $parameter["operation"] }}',
 		description: 'Remember what a two-way sync has done: links between systems, last synced versions, cursors, retries and locks',
 		defaults: { name: 'Sync State' },
 		usableAsTool: true,
@@ -35,29 +35,21 @@ export class SyncState implements INodeType {
 			...storeProperties,
 			syncIdProperty,
 			{
-				displayName: 'Operation',
-				name: 'operation',
+				displayName: 'Resource',
+				name: 'resource',
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Acquire Lock', value: 'acquireLock', action: 'Acquire a lock', description: 'Take a lease so that only one execution runs a sync cycle or touches a record' },
-					{ name: 'Commit', value: 'commit', action: 'Commit written records', description: 'After a successful write: link the keys, remember the written version and clear the retry' },
-					{ name: 'Get Cursor', value: 'getCursor', action: 'Get a cursor', description: "Get a system's read position for incremental reads" },
-					{ name: 'Get Due Retries', value: 'getDueRetries', action: 'Get due retries', description: 'Get the queued changes whose next attempt is due' },
-					{ name: 'Link', value: 'link', action: 'Link records', description: "Record that keys in different systems are the same entity" },
-					{ name: 'Look Up', value: 'lookUp', action: 'Look up records', description: 'Add each record\'s link, keys in other systems and last synced version' },
-					{ name: 'Record Failure', value: 'recordFailure', action: 'Record a failed write', description: 'Queue a failed write for retry with backoff' },
-					{ name: 'Release Lock', value: 'releaseLock', action: 'Release a lock' },
-					{ name: 'Reset', value: 'reset', action: 'Reset sync state', description: 'Forget links, cursors, retries or locks of this sync' },
-					{ name: 'Set Cursor', value: 'setCursor', action: 'Set a cursor', description: "Store a system's read position" },
-					{ name: 'Stats', value: 'stats', action: 'Get sync statistics', description: 'Counts per system, pending and dead-lettered retries' },
-					{ name: 'Unlink', value: 'unlink', action: 'Unlink a record', description: "Forget a record's link and state" },
+					{ name: 'Cursor', value: 'cursor', description: "A system's read position for incremental reads" },
+					{ name: 'Lock', value: 'lock', description: 'Leases that keep two executions from running the same sync at once' },
+					{ name: 'Record', value: 'record', description: 'Links, last synced versions, commits and failures of records' },
+					{ name: 'Retry Queue', value: 'retryQueue', description: 'Failed writes waiting for another attempt' },
+					{ name: 'Sync', value: 'sync', description: 'Statistics and reset of the whole sync' },
 				],
-				default: 'lookUp',
+				default: 'record',
 			},
-			...Object.values(operations).flatMap((operation) => operation.description),
+			...resourceDescriptions,
 		],
-
 	};
 
 	methods = { credentialTest };

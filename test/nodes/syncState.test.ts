@@ -44,11 +44,27 @@ function postgresCredentials(overrides: IDataObject = {}) {
 	};
 }
 
+const RESOURCE_OF: Record<string, string> = {
+	lookUp: 'record',
+	commit: 'record',
+	recordFailure: 'record',
+	link: 'record',
+	unlink: 'record',
+	getDueRetries: 'retryQueue',
+	listRetries: 'retryQueue',
+	getCursor: 'cursor',
+	setCursor: 'cursor',
+	acquireLock: 'lock',
+	releaseLock: 'lock',
+	stats: 'sync',
+	reset: 'sync',
+};
+
 function state(name: string, store: StoreChoice, operation: string, parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
 	return {
 		name,
 		type: packageNodeType('syncState'),
-		parameters: { ...store, syncId: SYNC_ID, operation, ...parameters },
+		parameters: { ...store, syncId: SYNC_ID, resource: RESOURCE_OF[operation], operation, ...parameters },
 		...extra,
 	};
 }
@@ -300,6 +316,28 @@ describe('Sync State node', () => {
 			expect(result.json('Stats')[0].outbox).toEqual({ pending: 1, due: 0, dead: 1 });
 		});
 
+		it('lists dead-lettered changes with their error for review', async () => {
+			const store = freshBuiltinStore();
+			await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')], { maxAttempts: 1 });
+			await queueFailedWrites(store, [crmChange('c2', 'grace@example.com')]);
+
+			const dead = await runChain([state('List', store, 'listRetries', { status: 'dead' })], { input: [{}] });
+			expect(dead.json('List')).toEqual([
+				expect.objectContaining({
+					syncId: SYNC_ID,
+					sourceSystem: 'crm',
+					sourceKey: 'c1',
+					targetSystem: 'erp',
+					status: 'dead',
+					attempts: 1,
+					error: 'Simulated write failure',
+					payload: { email: 'ada@example.com', name: 'ada' },
+				}),
+			]);
+			const all = await runChain([state('List', store, 'listRetries', { status: 'all' })], { input: [{}] });
+			expect(all.json('List').map((entry) => entry.sourceKey).sort()).toEqual(['c1', 'c2']);
+		});
+
 		it('refuses an item that was not prepared for a write', async () => {
 			const store = freshBuiltinStore();
 			const result = await runChain([state('Record Failure', store, 'recordFailure', {}, { continueOnFail: true })], {
@@ -331,9 +369,9 @@ describe('Sync State node', () => {
 		it('lets one owner hold a lock and tells another who holds it', async () => {
 			const store = freshBuiltinStore();
 			const acquire = async (owner: string, whenLocked = 'continue') =>
-				await runChain([state('Lock', store, 'acquireLock', { resource: 'cycle', owner, ttlSeconds: 60, whenLocked })], { input: [{}] });
+				await runChain([state('Lock', store, 'acquireLock', { lockName: 'cycle', owner, ttlSeconds: 60, whenLocked })], { input: [{}] });
 			const release = async (owner: string) =>
-				(await runChain([state('Unlock', store, 'releaseLock', { resource: 'cycle', owner })], { input: [{}] })).json('Unlock')[0];
+				(await runChain([state('Unlock', store, 'releaseLock', { lockName: 'cycle', owner })], { input: [{}] })).json('Unlock')[0];
 
 			expect((await acquire('run-1')).json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-1' });
 			expect((await acquire('run-2')).json('Lock')[0]).toMatchObject({ acquired: false, owner: 'run-1' });

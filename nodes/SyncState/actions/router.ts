@@ -1,44 +1,39 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { validateSyncId } from '../../engine/store/identifiers';
 import { toNodeError } from '../../shared/errors';
 import { withNodeStore } from '../../shared/store';
-import type { OperationModule, SyncStateOperation } from '../helpers/interfaces';
+import type { OperationModule, SyncStateResource } from '../helpers/interfaces';
 import { failedItem } from '../helpers/utils';
-import * as acquireLock from './acquireLock.operation';
-import * as commit from './commit.operation';
-import * as getCursor from './getCursor.operation';
-import * as getDueRetries from './getDueRetries.operation';
-import * as link from './link.operation';
-import * as lookUp from './lookUp.operation';
-import * as recordFailure from './recordFailure.operation';
-import * as releaseLock from './releaseLock.operation';
-import * as reset from './reset.operation';
-import * as setCursor from './setCursor.operation';
-import * as stats from './stats.operation';
-import * as unlink from './unlink.operation';
+import * as cursor from './cursor/Cursor.resource';
+import * as lock from './lock/Lock.resource';
+import * as record from './record/Record.resource';
+import * as retryQueue from './retryQueue/RetryQueue.resource';
+import * as sync from './sync/Sync.resource';
 
-export const operations: Record<SyncStateOperation, OperationModule> = {
-	lookUp,
-	commit,
-	recordFailure,
-	getDueRetries,
-	getCursor,
-	setCursor,
-	acquireLock,
-	releaseLock,
-	link,
-	unlink,
-	reset,
-	stats,
+const resources: Record<SyncStateResource, { operations: Record<string, OperationModule>; description: INodeProperties[] }> = {
+	record,
+	retryQueue,
+	cursor,
+	lock,
+	sync,
 };
+
+export const resourceDescriptions: INodeProperties[] = Object.values(resources).flatMap((resource) => resource.description);
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const operation = this.getNodeParameter('operation', 0) as SyncStateOperation;
+	const resource = this.getNodeParameter('resource', 0) as SyncStateResource;
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const module = resources[resource]?.operations[operation];
+	if (!module) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported for "${resource}"`, {
+			description: 'Choose an operation from the list; the workflow may come from a newer version of this package.',
+		});
+	}
 	try {
 		const syncId = validateSyncId(this.getNodeParameter('syncId', 0, ''));
-		return [await withNodeStore(this, async (store) => await operations[operation].execute.call(this, items, store, syncId))];
+		return [await withNodeStore(this, async (store) => await module.execute.call(this, items, store, syncId))];
 	} catch (error) {
 		// A store that cannot be opened, or a failed batch: with Continue On Fail every item
 		// carries the error; otherwise the node fails with a message that says what to change.

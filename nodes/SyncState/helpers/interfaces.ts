@@ -7,6 +7,7 @@ export type SyncStateOperation =
 	| 'commit'
 	| 'recordFailure'
 	| 'getDueRetries'
+	| 'listRetries'
 	| 'getCursor'
 	| 'setCursor'
 	| 'acquireLock'
@@ -15,6 +16,8 @@ export type SyncStateOperation =
 	| 'unlink'
 	| 'reset'
 	| 'stats';
+
+export type SyncStateResource = 'record' | 'retryQueue' | 'cursor' | 'lock' | 'sync';
 
 /** What each `<op>.operation.ts` exports: its parameters and its execute. */
 export interface OperationModule {

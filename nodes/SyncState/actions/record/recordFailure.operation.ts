@@ -6,10 +6,10 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import type { FailureInput, RetryPolicy, SyncStore } from '../../engine/store/SyncStore';
-import type { JsonObject } from '../../engine/types';
-import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../shared/syncMeta';
-import { failedItem, forOperations } from '../helpers/utils';
+import type { FailureInput, RetryPolicy, SyncStore } from '../../../engine/store/SyncStore';
+import type { JsonObject } from '../../../engine/types';
+import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import { failedItem, forOperations } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['recordFailure'],

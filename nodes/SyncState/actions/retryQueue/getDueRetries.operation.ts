@@ -1,10 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import type { SyncMeta } from '../../engine/types';
-import { metadataPlacementProperty } from '../../shared/descriptions';
-import { withSyncMeta, type MetadataPlacement } from '../../shared/syncMeta';
-import { forOperations } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import type { SyncMeta } from '../../../engine/types';
+import { metadataPlacementProperty } from '../../../shared/descriptions';
+import { withSyncMeta, type MetadataPlacement } from '../../../shared/syncMeta';
+import { forOperations } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['getDueRetries'],

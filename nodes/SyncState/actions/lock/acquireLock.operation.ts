@@ -5,8 +5,8 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { forOperations, mapItems, requiredText } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { forOperations, mapItems, requiredText } from '../../helpers/utils';
 import { lockOwnerProperty, lockResourceProperty } from './common.descriptions';
 
 export const description: INodeProperties[] = forOperations(
@@ -47,7 +47,7 @@ export async function execute(
 	syncId: string,
 ): Promise<INodeExecutionData[]> {
 	return await mapItems(this, items, async (_item, itemIndex) => {
-		const resource = requiredText(this, 'resource', itemIndex, 'Lock Name', 'Name what to lock, e.g. "cycle" for a whole sync cycle.');
+		const resource = requiredText(this, 'lockName', itemIndex, 'Lock Name', 'Name what to lock, e.g. "cycle" for a whole sync cycle.');
 		const owner = requiredText(this, 'owner', itemIndex, 'Owner', 'Set "Owner" to something unique to this execution, e.g. {{ $execution.id }}.');
 		const ttlSeconds = this.getNodeParameter('ttlSeconds', itemIndex, 300) as number;
 		const lease = await store.acquireLock(syncId, resource, owner, ttlSeconds * 1000);

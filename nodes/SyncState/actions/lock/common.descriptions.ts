@@ -3,7 +3,7 @@ import type { INodeProperties } from 'n8n-workflow';
 /** The lock's name and holder, shared by Acquire Lock and Release Lock. */
 export const lockResourceProperty: INodeProperties = {
 	displayName: 'Lock Name',
-	name: 'resource',
+	name: 'lockName',
 	type: 'string',
 	default: 'cycle',
 	required: true,

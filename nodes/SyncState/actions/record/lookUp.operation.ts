@@ -1,8 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { EntityState, SyncStore } from '../../engine/store/SyncStore';
-import { systemProperty } from '../../shared/descriptions';
-import { failedItem, forOperations, requiredText } from '../helpers/utils';
+import type { EntityState, SyncStore } from '../../../engine/store/SyncStore';
+import { systemProperty } from '../../../shared/descriptions';
+import { failedItem, forOperations, requiredText } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['lookUp'],

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { forOperations, mapItems } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { forOperations, mapItems } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['stats'],

@@ -1,8 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { systemProperty } from '../../shared/descriptions';
-import { forOperations, mapItems, requiredText } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { systemProperty } from '../../../shared/descriptions';
+import { forOperations, mapItems, requiredText } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['unlink'],

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { forOperations, mapItems, requiredText } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { forOperations, mapItems, requiredText } from '../../helpers/utils';
 import { lockOwnerProperty, lockResourceProperty } from './common.descriptions';
 
 export const description: INodeProperties[] = forOperations(['releaseLock'], [lockResourceProperty, lockOwnerProperty]);
@@ -13,7 +13,7 @@ export async function execute(
 	syncId: string,
 ): Promise<INodeExecutionData[]> {
 	return await mapItems(this, items, async (_item, itemIndex) => {
-		const resource = requiredText(this, 'resource', itemIndex, 'Lock Name', 'Name the lock to release, e.g. "cycle".');
+		const resource = requiredText(this, 'lockName', itemIndex, 'Lock Name', 'Name the lock to release, e.g. "cycle".');
 		const owner = requiredText(this, 'owner', itemIndex, 'Owner', 'Set "Owner" to the owner that acquired the lock, e.g. {{ $execution.id }}.');
 		const released = await store.releaseLock(syncId, resource, owner);
 		return { syncId, resource, owner, released };

@@ -5,8 +5,8 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { forOperations, mapItems } from '../helpers/utils';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { forOperations, mapItems } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['link'],

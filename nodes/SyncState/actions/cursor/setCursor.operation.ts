@@ -1,9 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { isCursorAhead } from '../../engine/cursor';
-import type { SyncStore } from '../../engine/store/SyncStore';
-import { systemProperty } from '../../shared/descriptions';
-import { forOperations, mapItems, requiredText } from '../helpers/utils';
+import { isCursorAhead } from '../../../engine/cursor';
+import type { SyncStore } from '../../../engine/store/SyncStore';
+import { systemProperty } from '../../../shared/descriptions';
+import { forOperations, mapItems, requiredText } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['setCursor'],

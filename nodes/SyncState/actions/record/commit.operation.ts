@@ -7,12 +7,12 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { hashValue } from '../../engine/hash';
-import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../engine/store/SyncStore';
-import type { SyncMeta } from '../../engine/types';
-import { toNodeError } from '../../shared/errors';
-import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../shared/syncMeta';
-import { failedItem, forOperations } from '../helpers/utils';
+import { hashValue } from '../../../engine/hash';
+import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
+import type { SyncMeta } from '../../../engine/types';
+import { toNodeError } from '../../../shared/errors';
+import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import { failedItem, forOperations } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
 	['commit'],
