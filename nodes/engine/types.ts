@@ -19,6 +19,10 @@ export interface SyncMeta {
 	changedFields?: string[];
 	/** The shared id linking this record's keys across systems. */
 	entityId?: string;
+	/** The record's key in each system it is linked in (so a write node can address the target). */
+	keys?: Record<string, string>;
+	/** The source fields the mapping read: Commit keeps only these as the source's base (data minimisation). */
+	sourceFields?: string[];
 	/** The op to apply, when this item is meant for a write node. */
 	target?: { system: string; key: string | null; op: SyncOp };
 	/** Per field: who won and why (Conflict Resolver). */
