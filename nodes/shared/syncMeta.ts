@@ -20,6 +20,7 @@ const META_MIME_TYPE = 'application/vnd.two-way-sync+json';
 
 /** Node names (after the package prefix) whose items may carry sync metadata. */
 const EMITTING_NODES = new Set(['changeDetector', 'fieldMapper', 'conflictResolver', 'syncState']);
+const DETECTOR_NODES = new Set(['changeDetector']);
 
 export type MetadataPlacement = 'hidden' | 'json';
 
@@ -108,8 +109,8 @@ async function metaFromItem(
 	return undefined;
 }
 
-/** Our nodes upstream of this one, nearest first. */
-function upstreamEmitters(ctx: IExecuteFunctions): string[] {
+/** Our nodes of the given kinds upstream of this one, nearest first. */
+function upstreamNodes(ctx: IExecuteFunctions, kinds: Set<string>): string[] {
 	const self = ctx.getNode();
 	const prefix = self.type.slice(0, self.type.lastIndexOf('.') + 1);
 	return ctx
@@ -118,10 +119,32 @@ function upstreamEmitters(ctx: IExecuteFunctions): string[] {
 			(parent) =>
 				!parent.disabled &&
 				parent.type.startsWith(prefix) &&
-				EMITTING_NODES.has(parent.type.slice(prefix.length)),
+				kinds.has(parent.type.slice(prefix.length)),
 		)
 		.map((parent) => parent.name)
 		.reverse();
+}
+
+/** The item `nodeName` produced for input item `itemIndex`, through paired items; undefined when there is no path. */
+function pairedItemOf(ctx: IExecuteFunctions, itemIndex: number, nodeName: string): INodeExecutionData | undefined {
+	try {
+		const item = ctx.getWorkflowDataProxy(itemIndex).$(nodeName, true).item as INodeExecutionData | undefined;
+		return item?.json ? item : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The record as the nearest upstream Change Detector read it from its system, for input item
+ * `itemIndex`: the version of the source record that this change carried.
+ */
+export function resolveDetectedRecord(ctx: IExecuteFunctions, itemIndex: number): JsonObject | undefined {
+	for (const detector of upstreamNodes(ctx, DETECTOR_NODES)) {
+		const item = pairedItemOf(ctx, itemIndex, detector);
+		if (item) return cleanRecord(item.json);
+	}
+	return undefined;
 }
 
 /**
@@ -138,15 +161,9 @@ export async function resolveSyncMeta(
 	const own = await metaFromItem(ctx, itemIndex, item, false);
 	if (own) return { ...own, record: cleanRecord(item.json) };
 
-	for (const emitter of upstreamEmitters(ctx)) {
-		let emitted: INodeExecutionData | undefined;
-		try {
-			emitted = ctx.getWorkflowDataProxy(itemIndex).$(emitter, true).item as INodeExecutionData | undefined;
-		} catch {
-			// No paired-item path from this item to that node: try the next one.
-			continue;
-		}
-		if (!emitted?.json) continue;
+	for (const emitter of upstreamNodes(ctx, EMITTING_NODES)) {
+		const emitted = pairedItemOf(ctx, itemIndex, emitter);
+		if (!emitted) continue;
 		const found = await metaFromItem(ctx, itemIndex, emitted, true);
 		if (found) return { meta: found.meta, record: cleanRecord(emitted.json), from: found.from === 'flow' ? 'flow' : 'upstream' };
 	}

@@ -1,4 +1,5 @@
 import get from 'lodash/get';
+import set from 'lodash/set';
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -9,9 +10,9 @@ import {
 
 import { hashValue } from '../../../engine/hash';
 import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
-import type { SyncMeta } from '../../../engine/types';
+import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
-import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import { resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
 import { failedItem, forOperations } from '../../helpers/utils';
 
 export const description: INodeProperties[] = forOperations(
@@ -44,14 +45,33 @@ interface PlannedCommit {
 	targetKey: string | null;
 }
 
+function baseOf(base: JsonObject | undefined): Pick<CommitSide, 'base'> {
+	return base === undefined ? {} : { base };
+}
+
 function keyText(value: unknown): string | null {
 	if (value === null || value === undefined) return null;
 	const text = String(value).trim();
 	return text === '' ? null : text;
 }
 
-/** The sides to remember: the record's source (now seen) and the target (now written). */
-function planCommit(meta: SyncMeta, record: IDataObject, targetKey: string | null): CommitInput {
+/** Only the fields the mapping read are kept of the source record (data minimisation). */
+function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObject | undefined {
+	if (!detected) return undefined;
+	if (!meta.sourceFields) return detected;
+	const base: JsonObject = {};
+	for (const path of meta.sourceFields) {
+		const value = get(detected, path) as JsonValue | undefined;
+		if (value !== undefined) set(base, path, value);
+	}
+	return base;
+}
+
+/**
+ * The sides to remember: the record's source (now seen, with the version the change carried as
+ * its base) and the target (now written, with what was written as its base).
+ */
+function planCommit(meta: SyncMeta, record: JsonObject, detected: JsonObject | undefined, targetKey: string | null): CommitInput {
 	const sides: CommitSide[] = [];
 	const sourceKey = keyText(meta.key);
 	const target = meta.target;
@@ -63,7 +83,7 @@ function planCommit(meta: SyncMeta, record: IDataObject, targetKey: string | nul
 			...(meta.hash !== undefined ? { seenHash: meta.hash } : {}),
 			// A change seen on this side ends any echo we were expecting from it.
 			...(meta.op !== 'none' ? { writtenHash: null } : {}),
-			...(target ? {} : { base: record as CommitSide['base'] }),
+			...baseOf(target ? sourceBase(meta, detected) : record),
 			deleted: meta.op === 'delete',
 		});
 	}
@@ -74,7 +94,7 @@ function planCommit(meta: SyncMeta, record: IDataObject, targetKey: string | nul
 			key: targetKey,
 			writtenHash,
 			seenHash: writtenHash,
-			base: deleting ? null : (record as CommitSide['base']),
+			base: deleting ? null : record,
 			deleted: deleting,
 		});
 	}
@@ -151,7 +171,7 @@ export async function execute(
 					},
 				);
 			}
-			const input = planCommit(meta, resolved.record, targetKey);
+			const input = planCommit(meta, resolved.record, resolveDetectedRecord(this, itemIndex), targetKey);
 			if (input.sides.length === 0) {
 				throw new NodeOperationError(this.getNode(), 'The sync metadata names no record key to commit', {
 					itemIndex,
