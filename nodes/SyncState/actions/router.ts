@@ -4,7 +4,7 @@ import { validateSyncId } from '../../engine/store/identifiers';
 import { toNodeError } from '../../shared/errors';
 import { withNodeStore } from '../../shared/store';
 import type { OperationModule, SyncStateResource } from '../helpers/interfaces';
-import { failedItem } from '../helpers/utils';
+import { failedItem } from '../../shared/items';
 import * as cursor from './cursor/Cursor.resource';
 import * as lock from './lock/Lock.resource';
 import * as record from './record/Record.resource';

@@ -3,7 +3,8 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { isCursorAhead } from '../../../engine/cursor';
 import type { SyncStore } from '../../../engine/store/SyncStore';
 import { systemProperty } from '../../../shared/descriptions';
-import { forOperations, mapItems, requiredText } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { mapItems, requiredText } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['setCursor'],

@@ -6,7 +6,8 @@ import {
 } from 'n8n-workflow';
 
 import type { SyncStore } from '../../../engine/store/SyncStore';
-import { forOperations, mapItems, requiredText } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { mapItems, requiredText } from '../../../shared/items';
 import { lockOwnerProperty, lockResourceProperty } from './common.descriptions';
 
 export const description: INodeProperties[] = forOperations(

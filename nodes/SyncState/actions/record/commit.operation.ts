@@ -13,7 +13,8 @@ import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../
 import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
 import { resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
-import { failedItem, forOperations } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { failedItem } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['commit'],

@@ -6,7 +6,8 @@ import {
 } from 'n8n-workflow';
 
 import type { SyncStore } from '../../../engine/store/SyncStore';
-import { forOperations, mapItems } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { mapItems } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['link'],

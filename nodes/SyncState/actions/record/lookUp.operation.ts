@@ -2,7 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import type { EntityState, SyncStore } from '../../../engine/store/SyncStore';
 import { systemProperty } from '../../../shared/descriptions';
-import { failedItem, forOperations, requiredText } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { failedItem, requiredText } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['lookUp'],

@@ -9,7 +9,8 @@ import {
 import type { FailureInput, RetryPolicy, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject } from '../../../engine/types';
 import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
-import { failedItem, forOperations } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { failedItem } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['recordFailure'],

@@ -2,7 +2,8 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 
 import type { SyncStore } from '../../../engine/store/SyncStore';
 import { systemProperty } from '../../../shared/descriptions';
-import { forOperations, mapItems, requiredText } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { mapItems, requiredText } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['unlink'],

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import type { SyncStore } from '../../../engine/store/SyncStore';
-import { forOperations, mapItems } from '../../helpers/utils';
+import { forOperations } from '../../helpers/utils';
+import { mapItems } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
 	['stats'],

@@ -1,0 +1,522 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+
+import { SyncError } from '../errors';
+import type { JsonObject } from '../types';
+import { validateSyncId } from './identifiers';
+import {
+	commitLoadRequest,
+	entitiesByKey,
+	failureLoadRequest,
+	groupEntities,
+	linkLoadRequest,
+	markClearedInputs,
+	outboxRefKey,
+	planCommit,
+	planFailures,
+	planLease,
+	planLink,
+	requirePositiveInteger,
+	requireResetScope,
+	requireText,
+	requireTextList,
+	timeOf,
+	validateRetryPolicy,
+	OUTBOX_COLUMNS,
+	outboxFromRow,
+	outboxValues,
+	RECORD_COLUMNS,
+	recordFromRow,
+	recordValues,
+	recordsByKey,
+	requireCursorValue,
+	requireOutboxStatus,
+	statsFrom,
+	type LinkagePlan,
+	type LoadRequest,
+	type OutboxRow,
+	type RecordRow,
+	type RowDecoder,
+	type StoredRecord,
+} from './commitPlan';
+import type {
+	CommitInput,
+	CommitResult,
+	EntityState,
+	FailureInput,
+	LinkInput,
+	LockLease,
+	OutboxEntry,
+	OutboxStatus,
+	RecordState,
+	ResetScope,
+	RetryPolicy,
+	SyncStats,
+	SyncStore,
+} from './SyncStore';
+
+/**
+ * The built-in store: one SQLite file through Node's own `node:sqlite`.
+ *
+ * Schema (version in PRAGMA user_version):
+ * - records: (sync_id, system, key) -> entity_id, plus the record state (seen and written hash,
+ *   base JSON, deleted_at tombstone, version). UNIQUE (sync_id, entity_id, system) keeps one key
+ *   per system per entity.
+ * - cursors: (sync_id, system) -> value.
+ * - outbox: (sync_id, source_system, source_key, target_system) -> payload, meta, error, attempts,
+ *   next_attempt_at, status ('pending' or 'dead').
+ * - locks: (sync_id, resource) -> owner, expires_at.
+ * Times are ISO-8601 UTC text, which sorts in time order.
+ */
+
+export interface BuiltinStoreOptions {
+	filePath: string;
+	/** n8n's EXECUTIONS_MODE; 'queue' is refused because its workers do not share a disk. */
+	executionsMode?: string;
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+const MIGRATIONS: string[] = [
+	`CREATE TABLE records (
+		sync_id TEXT NOT NULL,
+		system TEXT NOT NULL,
+		key TEXT NOT NULL,
+		entity_id TEXT NOT NULL,
+		seen_hash TEXT,
+		written_hash TEXT,
+		base TEXT,
+		deleted_at TEXT,
+		version INTEGER NOT NULL,
+		updated_at TEXT NOT NULL,
+		PRIMARY KEY (sync_id, system, key),
+		UNIQUE (sync_id, entity_id, system)
+	) WITHOUT ROWID;
+	CREATE TABLE cursors (
+		sync_id TEXT NOT NULL,
+		system TEXT NOT NULL,
+		value TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		PRIMARY KEY (sync_id, system)
+	) WITHOUT ROWID;
+	CREATE TABLE outbox (
+		sync_id TEXT NOT NULL,
+		source_system TEXT NOT NULL,
+		source_key TEXT NOT NULL,
+		target_system TEXT NOT NULL,
+		entity_id TEXT,
+		target_key TEXT,
+		op TEXT NOT NULL,
+		payload TEXT NOT NULL,
+		meta TEXT,
+		error TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		next_attempt_at TEXT NOT NULL,
+		status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		PRIMARY KEY (sync_id, source_system, source_key, target_system)
+	) WITHOUT ROWID;
+	CREATE INDEX outbox_due ON outbox (sync_id, status, next_attempt_at);
+	CREATE TABLE locks (
+		sync_id TEXT NOT NULL,
+		resource TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		expires_at TEXT NOT NULL,
+		PRIMARY KEY (sync_id, resource)
+	) WITHOUT ROWID;`,
+];
+
+type SqliteModule = typeof import('node:sqlite');
+
+function loadSqlite(): SqliteModule {
+	try {
+		// Loaded on use, so that importing this package still works on a Node without node:sqlite.
+		return require('node:sqlite') as SqliteModule;
+	} catch (error) {
+		throw new SyncError(
+			'STORE_REFUSED',
+			`The built-in store needs node:sqlite, which Node ${process.version} does not have`,
+			'Choose the PostgreSQL store in the Sync State node (n8n 1.x on Node 20 has no node:sqlite), or run n8n on Node 22.13 or newer.',
+			{ cause: error },
+		);
+	}
+}
+
+export async function openBuiltinStore(options: BuiltinStoreOptions): Promise<SyncStore> {
+	if (options.executionsMode === 'queue') {
+		throw new SyncError(
+			'STORE_REFUSED',
+			'The built-in store cannot be used in n8n queue mode',
+			'Choose the PostgreSQL store in the Sync State node: the workers of queue mode run on separate disks, so a file would give each worker its own, diverging state.',
+		);
+	}
+	const { DatabaseSync } = loadSqlite();
+	requireText(options.filePath, 'the store file path');
+	mkdirSync(dirname(options.filePath), { recursive: true });
+	let db: DatabaseSync;
+	try {
+		db = new DatabaseSync(options.filePath, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+		db.exec('PRAGMA journal_mode = WAL');
+		migrate(db);
+	} catch (error) {
+		if (error instanceof SyncError) throw error;
+		throw new SyncError(
+			'STORE_UNAVAILABLE',
+			`Cannot open the built-in store at ${options.filePath}: ${(error as Error).message}`,
+			'Check that n8n may write to that folder and that the file is a Sync State store, or choose the PostgreSQL store.',
+			{ cause: error },
+		);
+	}
+	return new SqliteStore(db);
+}
+
+function migrate(db: DatabaseSync): void {
+	const readVersion = () => Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+	if (readVersion() === MIGRATIONS.length) return;
+	// IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
+	db.exec('BEGIN IMMEDIATE');
+	try {
+		const version = readVersion();
+		if (version > MIGRATIONS.length) {
+			throw new SyncError(
+				'STORE_REFUSED',
+				`The built-in store was created by a newer version of this package (schema ${version}, this one knows ${MIGRATIONS.length})`,
+				'Update n8n-nodes-two-way-sync to the newest version on this n8n.',
+			);
+		}
+		for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]);
+		db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+		db.exec('COMMIT');
+	} catch (error) {
+		db.exec('ROLLBACK');
+		throw error;
+	}
+}
+
+/** node:sqlite returns documents as JSON text and times as the ISO text they were stored as. */
+const decode: RowDecoder = {
+	json: (value) => (value === null ? null : (JSON.parse(value as string) as JsonObject)),
+	time: (value) => value as string | null,
+};
+const toStoredRecord = (row: RecordRow) => recordFromRow(row, decode);
+const toOutboxEntry = (row: OutboxRow) => outboxFromRow(row, decode);
+
+const RECORD_LIST = RECORD_COLUMNS.join(', ');
+const OUTBOX_LIST = OUTBOX_COLUMNS.join(', ');
+const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+const assignments = (columns: readonly string[]) => columns.map((column) => `${column} = ?`).join(', ');
+/** Lists travel as one JSON parameter, so each statement is prepared once whatever the batch size. */
+const KEYS_OF_JSON = `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`;
+const TEXTS_OF_JSON = 'SELECT value FROM json_each(?)';
+
+class SqliteStore implements SyncStore {
+	readonly backend = 'builtin' as const;
+	private closed = false;
+	private readonly statements = new Map<string, StatementSync>();
+
+	constructor(private readonly db: DatabaseSync) {}
+
+	async lookUp(syncId: string, system: string, keys: string[]): Promise<Map<string, EntityState>> {
+		this.begin(syncId);
+		requireText(system, 'the system');
+		requireTextList(keys, 'the keys to look up');
+		const rows = this.all<RecordRow>(
+			`SELECT ${RECORD_LIST} FROM records WHERE sync_id = ? AND entity_id IN
+				(SELECT entity_id FROM records WHERE sync_id = ? AND system = ? AND key IN (${TEXTS_OF_JSON}))`,
+			syncId,
+			syncId,
+			system,
+			JSON.stringify(keys),
+		);
+		return entitiesByKey(rows.map(toStoredRecord), system);
+	}
+
+	async listKeys(syncId: string, system: string): Promise<Map<string, RecordState & { entityId: string }>> {
+		this.begin(syncId);
+		requireText(system, 'the system');
+		const rows = this.all<RecordRow>(`SELECT ${RECORD_LIST} FROM records WHERE sync_id = ? AND system = ?`, syncId, system);
+		return recordsByKey(rows.map(toStoredRecord));
+	}
+
+	async getEntities(syncId: string, entityIds: string[]): Promise<Map<string, EntityState>> {
+		this.begin(syncId);
+		requireTextList(entityIds, 'the entity IDs');
+		const rows = this.all<RecordRow>(
+			`SELECT ${RECORD_LIST} FROM records WHERE sync_id = ? AND entity_id IN (${TEXTS_OF_JSON})`,
+			syncId,
+			JSON.stringify(entityIds),
+		);
+		return groupEntities(rows.map(toStoredRecord));
+	}
+
+	async commit(syncId: string, inputs: CommitInput[]): Promise<CommitResult[]> {
+		this.begin(syncId);
+		const request = commitLoadRequest(syncId, inputs);
+		return this.transaction(() => {
+			const plan = planCommit(syncId, inputs, this.loadForLinkage(syncId, request), new Date());
+			return this.applyLinkage(syncId, plan);
+		});
+	}
+
+	async link(syncId: string, inputs: LinkInput[]): Promise<CommitResult[]> {
+		this.begin(syncId);
+		const request = linkLoadRequest(syncId, inputs);
+		return this.transaction(() => {
+			const plan = planLink(syncId, inputs, this.loadForLinkage(syncId, request), new Date());
+			return this.applyLinkage(syncId, plan);
+		});
+	}
+
+	async unlink(syncId: string, system: string, key: string): Promise<boolean> {
+		this.begin(syncId);
+		return this.transaction(
+			() => this.run('DELETE FROM records WHERE sync_id = ? AND system = ? AND key = ?', syncId, system, key) > 0,
+		);
+	}
+
+	async getCursor(syncId: string, system: string): Promise<string | null> {
+		this.begin(syncId);
+		const row = this.statement('SELECT value FROM cursors WHERE sync_id = ? AND system = ?').get(syncId, system) as
+			| { value: string }
+			| undefined;
+		return row?.value ?? null;
+	}
+
+	async setCursor(syncId: string, system: string, value: string): Promise<void> {
+		this.begin(syncId);
+		requireText(system, 'the system');
+		requireCursorValue(value);
+		this.transaction(() =>
+			this.run(
+				`INSERT INTO cursors (sync_id, system, value, updated_at) VALUES (?, ?, ?, ?)
+					ON CONFLICT (sync_id, system) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				syncId,
+				system,
+				value,
+				new Date().toISOString(),
+			),
+		);
+	}
+
+	async recordFailures(syncId: string, failures: FailureInput[], policy: RetryPolicy, now?: Date): Promise<OutboxEntry[]> {
+		this.begin(syncId);
+		const refs = failureLoadRequest(failures);
+		validateRetryPolicy(policy);
+		const time = timeOf(now);
+		return this.transaction(() => {
+			const existing = this.all<OutboxRow>(
+				`SELECT ${OUTBOX_LIST} FROM outbox WHERE sync_id = ?
+					AND (source_system, source_key, target_system) IN
+					(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`,
+				syncId,
+				JSON.stringify(refs.map((ref) => [ref.sourceSystem, ref.sourceKey, ref.targetSystem])),
+			).map(toOutboxEntry);
+			const plan = planFailures(existing, failures, policy, time);
+			const insert = this.statement(
+				`INSERT INTO outbox (${OUTBOX_LIST}, sync_id) VALUES (${placeholders(OUTBOX_COLUMNS.length + 1)})`,
+			);
+			for (const entry of plan.inserts) insert.run(...outboxValues(entry), syncId);
+			const update = this.statement(
+				`UPDATE outbox SET ${assignments(OUTBOX_COLUMNS)}
+					WHERE sync_id = ? AND source_system = ? AND source_key = ? AND target_system = ?`,
+			);
+			for (const entry of plan.updates) {
+				update.run(...outboxValues(entry), syncId, entry.sourceSystem, entry.sourceKey, entry.targetSystem);
+			}
+			return plan.entries;
+		});
+	}
+
+	async getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]> {
+		this.begin(syncId);
+		requirePositiveInteger(limit, 'the retry limit');
+		return this.all<OutboxRow>(
+			`SELECT ${OUTBOX_LIST} FROM outbox WHERE sync_id = ? AND status = 'pending' AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT ?`,
+			syncId,
+			timeOf(now).toISOString(),
+			limit,
+		).map(toOutboxEntry);
+	}
+
+	async listOutbox(syncId: string, status: OutboxStatus | 'all', limit: number): Promise<OutboxEntry[]> {
+		this.begin(syncId);
+		requireOutboxStatus(status);
+		requirePositiveInteger(limit, 'the outbox limit');
+		return this.all<OutboxRow>(
+			`SELECT ${OUTBOX_LIST} FROM outbox WHERE sync_id = ? AND (? = 'all' OR status = ?)
+				ORDER BY created_at, source_system, source_key, target_system LIMIT ?`,
+			syncId,
+			status,
+			status,
+			limit,
+		).map(toOutboxEntry);
+	}
+
+	async acquireLock(syncId: string, resource: string, owner: string, ttlMs: number, now?: Date): Promise<LockLease> {
+		this.begin(syncId);
+		const time = timeOf(now);
+		return this.transaction(() => {
+			const current = this.statement('SELECT owner, expires_at FROM locks WHERE sync_id = ? AND resource = ?').get(
+				syncId,
+				resource,
+			) as { owner: string; expires_at: string } | undefined;
+			const { lease, take } = planLease(
+				current ? { owner: current.owner, expiresAt: current.expires_at } : null,
+				resource,
+				owner,
+				ttlMs,
+				time,
+			);
+			if (take) {
+				this.run(
+					`INSERT INTO locks (sync_id, resource, owner, expires_at) VALUES (?, ?, ?, ?)
+						ON CONFLICT (sync_id, resource) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
+					syncId,
+					resource,
+					owner,
+					lease.expiresAt,
+				);
+			}
+			return lease;
+		});
+	}
+
+	async releaseLock(syncId: string, resource: string, owner: string): Promise<boolean> {
+		this.begin(syncId);
+		return this.transaction(
+			() => this.run('DELETE FROM locks WHERE sync_id = ? AND resource = ? AND owner = ?', syncId, resource, owner) > 0,
+		);
+	}
+
+	async reset(syncId: string, scope: ResetScope): Promise<void> {
+		this.begin(syncId);
+		requireResetScope(scope);
+		const tables = scope === 'all' ? ['records', 'cursors', 'outbox', 'locks'] : [scope === 'links' ? 'records' : scope];
+		this.transaction(() => {
+			for (const table of tables) this.run(`DELETE FROM ${table} WHERE sync_id = ?`, syncId);
+		});
+	}
+
+	async stats(syncId: string, now?: Date): Promise<SyncStats> {
+		this.begin(syncId);
+		const nowIso = timeOf(now).toISOString();
+		// One read transaction, so the counts describe one moment.
+		this.db.exec('BEGIN');
+		try {
+			const entities = this.statement('SELECT count(DISTINCT entity_id) AS n FROM records WHERE sync_id = ?').get(syncId);
+			const outbox = this.statement(
+				`SELECT
+					coalesce(sum(status = 'pending'), 0) AS pending,
+					coalesce(sum(status = 'pending' AND next_attempt_at <= ?), 0) AS due,
+					coalesce(sum(status = 'dead'), 0) AS dead
+				FROM outbox WHERE sync_id = ?`,
+			).get(nowIso, syncId);
+			const locks = this.statement('SELECT count(*) AS n FROM locks WHERE sync_id = ? AND expires_at > ?').get(syncId, nowIso);
+			return statsFrom(syncId, {
+				entities: entities?.n,
+				systems: this.all(
+					'SELECT system, count(*) AS links, count(deleted_at) AS tombstones FROM records WHERE sync_id = ? GROUP BY system',
+					syncId,
+				),
+				pending: outbox?.pending,
+				due: outbox?.due,
+				dead: outbox?.dead,
+				cursors: this.all('SELECT system, value FROM cursors WHERE sync_id = ?', syncId),
+				locks: locks?.n,
+			});
+		} finally {
+			this.db.exec('COMMIT');
+		}
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		this.statements.clear();
+		this.db.close();
+	}
+
+	private loadForLinkage(syncId: string, request: LoadRequest): StoredRecord[] {
+		return this.all<RecordRow>(
+			`SELECT ${RECORD_LIST} FROM records WHERE sync_id = ? AND entity_id IN (
+				SELECT entity_id FROM records WHERE sync_id = ? AND (system, key) IN (${KEYS_OF_JSON})
+				UNION SELECT value FROM json_each(?))`,
+			syncId,
+			syncId,
+			JSON.stringify(request.keys.map(({ system, key }) => [system, key])),
+			JSON.stringify(request.entityIds),
+		).map(toStoredRecord);
+	}
+
+	private applyLinkage(syncId: string, plan: LinkagePlan): CommitResult[] {
+		const remove = this.statement('DELETE FROM records WHERE sync_id = ? AND system = ? AND key = ?');
+		for (const { system, key } of plan.deletes) remove.run(syncId, system, key);
+		const insert = this.statement(
+			`INSERT INTO records (${RECORD_LIST}, sync_id) VALUES (${placeholders(RECORD_COLUMNS.length + 1)})`,
+		);
+		for (const row of plan.inserts) insert.run(...recordValues(row), syncId);
+		const update = this.statement(
+			`UPDATE records SET ${assignments(RECORD_COLUMNS)} WHERE sync_id = ? AND system = ? AND key = ?`,
+		);
+		for (const row of plan.updates) update.run(...recordValues(row), syncId, row.system, row.key);
+		const cleared = new Set<string>();
+		const clear = this.statement(
+			'DELETE FROM outbox WHERE sync_id = ? AND source_system = ? AND source_key = ? AND target_system = ?',
+		);
+		for (const { ref } of plan.outboxClears) {
+			if (Number(clear.run(syncId, ref.sourceSystem, ref.sourceKey, ref.targetSystem).changes) > 0) {
+				cleared.add(outboxRefKey(ref));
+			}
+		}
+		return markClearedInputs(plan, cleared);
+	}
+
+	private begin(syncId: string): void {
+		if (this.closed) {
+			throw new SyncError('STORE_UNAVAILABLE', 'The built-in store was closed', 'Open the store again before using it.');
+		}
+		requireText(validateSyncId(syncId), 'the Sync ID');
+	}
+
+	/** Every write runs in one IMMEDIATE transaction: it takes the write lock up front, so it never fails half-way on a busy file. */
+	private transaction<T>(work: () => T): T {
+		try {
+			this.db.exec('BEGIN IMMEDIATE');
+		} catch (error) {
+			throw new SyncError(
+				'STORE_UNAVAILABLE',
+				`The built-in store is busy: ${(error as Error).message}`,
+				`Another process held the store's write lock for over ${BUSY_TIMEOUT_MS / 1000} s. Run fewer executions at once, or choose the PostgreSQL store for many parallel executions.`,
+				{ cause: error },
+			);
+		}
+		try {
+			const result = work();
+			this.db.exec('COMMIT');
+			return result;
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	private statement(sql: string): StatementSync {
+		let statement = this.statements.get(sql);
+		if (!statement) {
+			statement = this.db.prepare(sql);
+			this.statements.set(sql, statement);
+		}
+		return statement;
+	}
+
+	private all<T>(sql: string, ...params: SQLInputValue[]): T[] {
+		return this.statement(sql).all(...params) as T[];
+	}
+
+	private run(sql: string, ...params: SQLInputValue[]): number {
+		return Number(this.statement(sql).run(...params).changes);
+	}
+}
