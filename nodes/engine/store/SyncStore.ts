@@ -43,8 +43,11 @@ export interface CommitSide {
 
 /**
  * One successful change to remember. All sides end up linked to one entity:
- * `entityId` if given, otherwise the entity any side is already linked to,
+ * `entityId` if given (created when new), otherwise the entity any side is already linked to,
  * otherwise a new one derived deterministically from the first side.
+ * A key is never moved to another entity, and an entity keeps one key per system: a side whose
+ * key is linked elsewhere, or that would give the entity a second live key in its system, fails
+ * the batch with LINK_CONFLICT. A tombstoned key is replaced by the new key of its system.
  */
 export interface CommitInput {
 	entityId?: string;
@@ -134,7 +137,11 @@ export interface SyncStore {
 	listKeys(syncId: string, system: string): Promise<Map<string, RecordState & { entityId: string }>>;
 	getEntities(syncId: string, entityIds: string[]): Promise<Map<string, EntityState>>;
 
-	/** Atomic and idempotent: committing the same input twice changes nothing. */
+	/**
+	 * Atomic and idempotent: committing the same input twice changes nothing. The batch is one
+	 * transaction, so one conflicting input fails (and rolls back) the whole batch. Inputs apply in
+	 * order; a later input sees the links an earlier one made.
+	 */
 	commit(syncId: string, inputs: CommitInput[]): Promise<CommitResult[]>;
 	link(syncId: string, inputs: LinkInput[]): Promise<CommitResult[]>;
 	/** Removes the key's link and its record state. Returns false when it was not linked. */
@@ -145,8 +152,9 @@ export interface SyncStore {
 
 	/** Adds or bumps outbox entries with exponential backoff; dead-letters after `maxAttempts`. */
 	recordFailures(syncId: string, failures: FailureInput[], policy: RetryPolicy, now?: Date): Promise<OutboxEntry[]>;
-	/** Pending entries whose next attempt time has come, oldest first. */
+	/** Pending entries whose next attempt time has come, the longest overdue first (then the oldest). */
 	getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]>;
+	/** In the order the entries were first recorded. */
 	listOutbox(syncId: string, status: OutboxStatus | 'all', limit: number): Promise<OutboxEntry[]>;
 
 	acquireLock(syncId: string, resource: string, owner: string, ttlMs: number, now?: Date): Promise<LockLease>;
@@ -154,6 +162,7 @@ export interface SyncStore {
 	releaseLock(syncId: string, resource: string, owner: string): Promise<boolean>;
 
 	reset(syncId: string, scope: ResetScope): Promise<void>;
+	/** `due` counts pending entries due at `now`; `locks` counts the leases not yet expired at `now`. */
 	stats(syncId: string, now?: Date): Promise<SyncStats>;
 
 	close(): Promise<void>;
