@@ -59,6 +59,16 @@ export class SyncStatePostgresApi implements ICredentialType {
 			default: 'disable',
 		},
 		{
+			displayName: 'CA Certificate',
+			name: 'caCertificate',
+			type: 'string',
+			typeOptions: { rows: 4 },
+			default: '',
+			placeholder: '-----BEGIN CERTIFICATE-----',
+			description: "The certificate authority that signed the server's certificate, in PEM form. Leave empty to use the system's trusted authorities.",
+			displayOptions: { show: { ssl: ['verify-full'] } },
+		},
+		{
 			displayName: 'Schema',
 			name: 'schema',
 			type: 'string',

@@ -25,6 +25,7 @@ export function postgresOptionsFromCredential(credential: ICredentialDataDecrypt
 		ssl: (credential.ssl as PostgresStoreOptions['ssl']) ?? 'disable',
 		schema: String(credential.schema || 'two_way_sync'),
 		tablePrefix: String(credential.tablePrefix ?? ''),
+		caCertificate: String(credential.caCertificate ?? ''),
 	};
 }
 

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
+
+import { SyncState } from '../../nodes/SyncState/SyncState.node';
 
 import { endPostgresPools } from '../../nodes/engine/store/postgres';
 import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, type NodeSpec } from '../harness';
@@ -524,5 +526,32 @@ describe('Sync State node', () => {
 			const stats = (await runChain([state('Stats', store, 'stats')], { input: [{}], credentials })).json('Stats')[0];
 			expect(stats.systems).toEqual({ crm: { links: 1, tombstones: 0 }, erp: { links: 1, tombstones: 0 } });
 		});
+	});
+});
+
+describe('Sync State PostgreSQL credential test', () => {
+	const test = (data: IDataObject) =>
+		new SyncState().methods.credentialTest.syncStatePostgresConnectionTest.call({} as ICredentialTestFunctions, {
+			id: 'test',
+			name: 'Sync State PostgreSQL',
+			type: 'syncStatePostgresApi',
+			data,
+		});
+
+	it('reports OK for a server it can reach with the right to create the schema', async () => {
+		const credentials = postgresCredentials().syncStatePostgresApi;
+		await expect(test(credentials)).resolves.toEqual({ status: 'OK', message: expect.any(String) });
+	});
+
+	it('reports an error naming the server it cannot reach, without the password', async () => {
+		const result = await test({ ...postgresCredentials().syncStatePostgresApi, host: '127.0.0.1', port: 1, password: 'planted-secret-pw' });
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(/127\.0\.0\.1:1/);
+		expect(result.message).not.toContain('planted-secret-pw');
+	});
+
+	it('reports an invalid schema name instead of connecting', async () => {
+		const result = await test({ ...postgresCredentials().syncStatePostgresApi, schema: 'bad"schema' });
+		expect(result).toEqual({ status: 'Error', message: expect.stringMatching(/schema name/) });
 	});
 });
