@@ -62,7 +62,7 @@ export class SyncStatePostgresApi implements ICredentialType {
 			displayName: 'CA Certificate',
 			name: 'caCertificate',
 			type: 'string',
-			typeOptions: { rows: 4 },
+			typeOptions: { password: true },
 			default: '',
 			placeholder: '-----BEGIN CERTIFICATE-----',
 			description: "The certificate authority that signed the server's certificate, in PEM form. Leave empty to use the system's trusted authorities.",
