@@ -109,8 +109,20 @@ async function metaFromItem(
 	return undefined;
 }
 
+// getNode() and getParentNodes() copy the workflow's nodes on every call; per execution of a node
+// the answer never changes, so it is computed once per context.
+const upstreamCache = new WeakMap<IExecuteFunctions, Map<Set<string>, string[]>>();
+
 /** Our nodes of the given kinds upstream of this one, nearest first. */
 function upstreamNodes(ctx: IExecuteFunctions, kinds: Set<string>): string[] {
+	let byKinds = upstreamCache.get(ctx);
+	if (!byKinds) upstreamCache.set(ctx, (byKinds = new Map()));
+	let names = byKinds.get(kinds);
+	if (!names) byKinds.set(kinds, (names = findUpstreamNodes(ctx, kinds)));
+	return names;
+}
+
+function findUpstreamNodes(ctx: IExecuteFunctions, kinds: Set<string>): string[] {
 	const self = ctx.getNode();
 	const prefix = self.type.slice(0, self.type.lastIndexOf('.') + 1);
 	return ctx
