@@ -12,23 +12,12 @@
 // `n8n execute` prints every node's items, so the default is 20k records; the rates scale.
 // Writes bench/results/fieldMapper-node-<date>.json and prints a table.
 
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import {
-	HOST_DIR,
-	NODE24,
-	ensureN8nInstalled,
-	ensurePackageBuilt,
-	freePort,
-	importWorkflow,
-	installPackageInto,
-	n8nEnv,
-	parseRunJson,
-} from '../scripts/n8n-host.mjs';
+import { ensureN8nInstalled, ensurePackageBuilt, executeWorkflow, importWorkflow, installPackageInto } from '../scripts/n8n-host.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -125,29 +114,6 @@ function workflow() {
 	};
 }
 
-/**
- * `n8n execute --rawOutput` with its output in a file. Through a pipe, n8n exits before a run
- * JSON of many megabytes is written out, and the end of it is lost.
- */
-async function executeToFile(userFolder, id, attempts = 3) {
-	for (let attempt = 1; attempt <= attempts; attempt++) {
-		const file = join(userFolder, `run-${attempt}-${Date.now()}.log`);
-		const fd = openSync(file, 'w');
-		const env = n8nEnv(userFolder, { N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
-		const child = spawn(NODE24, [join(HOST_DIR, 'node_modules', 'n8n', 'bin', 'n8n'), 'execute', `--id=${id}`, '--rawOutput'], { cwd: userFolder, env, stdio: ['ignore', fd, 'pipe'] });
-		let stderr = '';
-		child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-		const exit = await new Promise((resolvePromise) => child.on('close', (code, signal) => resolvePromise(signal ?? code)));
-		closeSync(fd);
-		const run = parseRunJson(readFileSync(file, 'utf8'));
-		rmSync(file, { force: true });
-		// n8n sometimes crashes at shutdown after printing a good result; judge by the run JSON.
-		if (run) return run;
-		log(`n8n execute printed no result (exit ${exit}); ${attempt < attempts ? 'retrying' : 'giving up'}\n${stderr}`);
-	}
-	throw new Error(`n8n execute --id=${id} printed no run JSON in ${attempts} attempts`);
-}
-
 function nodeTime(run, name) {
 	const task = run.data.resultData.runData[name]?.[0];
 	if (!task) throw new Error(`${name} did not run`);
@@ -166,7 +132,7 @@ try {
 	const id = await importWorkflow(userFolder, workflow());
 	for (let round = 1; round <= ROUNDS; round++) {
 		log(`round ${round}/${ROUNDS}: n8n execute with ${RECORDS} records...`);
-		const run = await executeToFile(userFolder, id);
+		const run = await executeWorkflow(userFolder, id, { log });
 		if (run.status !== 'success') throw new Error(`The run failed: ${JSON.stringify(run.data?.resultData?.error ?? run.status)}`);
 		for (const name of Object.keys(times)) times[name].push(nodeTime(run, name));
 	}

@@ -7,7 +7,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -43,23 +43,34 @@ function pathWithNode24(basePath = process.env.PATH ?? '') {
 	return [ROOT_BIN, basePath].filter(Boolean).join(':');
 }
 
-/** Runs a command to completion and keeps its output; never throws on a non-zero exit. */
+/**
+ * Runs a command to completion and keeps its output; never throws on a non-zero exit.
+ * Standard output goes through a file, not a pipe: n8n exits before a pipe is drained, and the
+ * end of a large run JSON would be lost.
+ */
 function run(command, args, { cwd = ROOT, env = process.env, timeoutMs = 30 * 60_000 } = {}) {
 	return new Promise((resolvePromise, reject) => {
 		const started = Date.now();
-		const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
+		const outputDir = mkdtempSync(join(tmpdir(), 'tws-run-'));
+		const outputFile = join(outputDir, 'stdout');
+		const outputFd = openSync(outputFile, 'w');
+		const child = spawn(command, args, { cwd, env, stdio: ['ignore', outputFd, 'pipe'] });
+		closeSync(outputFd);
 		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
 		child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
 		const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-		child.on('error', (error) => {
+		const finish = () => {
 			clearTimeout(timer);
+			const stdout = readFileSync(outputFile, 'utf8');
+			rmSync(outputDir, { recursive: true, force: true });
+			return stdout;
+		};
+		child.on('error', (error) => {
+			finish();
 			reject(error);
 		});
 		child.on('close', (code, signal) => {
-			clearTimeout(timer);
-			resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
+			resolvePromise({ code, signal, stdout: finish(), stderr, ms: Date.now() - started });
 		});
 	});
 }
