@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ChainVerifier, genesisHash } from '../../nodes/engine/audit/chain';
+import type { AuditEvent, AuditStatus, ChainedAuditEvent } from '../../nodes/engine/audit/types';
 import { SyncError } from '../../nodes/engine/errors';
 import { entityIdFor } from '../../nodes/engine/ids';
 import { retryDelayMs } from '../../nodes/engine/retry';
@@ -68,6 +70,45 @@ function failure(sourceKey: string, extra: Partial<FailureInput> = {}): FailureI
 		error: 'HTTP 503',
 		...extra,
 	};
+}
+
+let eventCounter = 0;
+
+/** A small audit event as the Audit Logger would build it (already redacted). */
+function auditEvent(syncId: string, extra: Partial<AuditEvent> = {}): AuditEvent {
+	eventCounter += 1;
+	return {
+		id: `event-${eventCounter}`,
+		time: T0.toISOString(),
+		syncId,
+		executionId: 'exec-1',
+		workflowId: 'wf-1',
+		workflowName: 'Contacts sync',
+		node: 'Commit',
+		source: { system: 'crm', key: 'c1' },
+		target: { system: 'erp', key: 'e1' },
+		entityId: 'ent-1',
+		correlationId: 'ent-1',
+		op: 'update',
+		reason: null,
+		changedFields: ['name'],
+		changes: { name: { before: 'Ada', after: 'Ada L.' } },
+		resolution: null,
+		status: 'applied',
+		error: null,
+		retry: null,
+		...extra,
+	};
+}
+
+/** Reads a sync's whole chain page by page and checks it, as Verify Chain does. */
+async function verifyStoredChain(store: SyncStore, syncId: string, pageSize = 7) {
+	const verifier = new ChainVerifier(syncId);
+	for (;;) {
+		const page = await store.readAuditChain(syncId, verifier.lastSeq, pageSize);
+		if (page.length === 0 || !page.every((link) => verifier.add(link))) break;
+	}
+	return verifier.finish();
 }
 
 async function expectSyncError(work: Promise<unknown>, code: SyncError['code']): Promise<SyncError> {
@@ -611,6 +652,139 @@ describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend
 		});
 	});
 
+	describe('audit trail', () => {
+		it('chains the events of a sync from its genesis hash, across appends', async () => {
+			const syncId = newSync();
+			const first = await store.appendAudit(syncId, [auditEvent(syncId), auditEvent(syncId)]);
+			const second = await store.appendAudit(syncId, [auditEvent(syncId, { status: 'failed', error: 'HTTP 503' })]);
+			const chain = [...first, ...second];
+			expect(chain.map((event) => event.seq)).toEqual([1, 2, 3]);
+			expect(chain[0].prevHash).toBe(genesisHash(syncId));
+			expect(chain[1].prevHash).toBe(chain[0].hash);
+			expect(chain[2].prevHash).toBe(chain[1].hash);
+			expect(await verifyStoredChain(store, syncId)).toEqual({
+				syncId,
+				valid: true,
+				checked: 3,
+				head: { seq: 3, hash: chain[2].hash },
+				firstBreak: null,
+			});
+		});
+
+		it('returns events exactly as they were appended', async () => {
+			const syncId = newSync();
+			const event = auditEvent(syncId, {
+				record: { name: 'Zoë', nested: { list: [1, 'two', null] }, nul: 'a\u0000b' },
+				resolution: { name: { winner: 'crm', strategy: 'merge', reason: 'changed only in crm' } },
+				retry: { attempts: 2, nextAttemptAt: null, deadLettered: false },
+			});
+			const [appended] = await store.appendAudit(syncId, [event]);
+			const [read] = await store.queryAudit(syncId, { order: 'oldest', limit: 10 });
+			expect(read).toEqual(appended);
+			expect(read).toEqual({ ...event, seq: 1, prevHash: genesisHash(syncId), hash: expect.any(String) });
+		});
+
+		it('keeps one chain per sync', async () => {
+			const a = newSync();
+			const b = newSync();
+			await store.appendAudit(a, [auditEvent(a)]);
+			const [inB] = await store.appendAudit(b, [auditEvent(b)]);
+			await store.appendAudit(a, [auditEvent(a)]);
+			expect(inB.seq).toBe(1);
+			expect(inB.prevHash).toBe(genesisHash(b));
+			expect((await verifyStoredChain(store, a)).checked).toBe(2);
+			expect(await store.queryAudit(b, { order: 'oldest', limit: 10 })).toHaveLength(1);
+		});
+
+		it('finds events by system, key, entity, status, op and time range', async () => {
+			const syncId = newSync();
+			const events = await store.appendAudit(syncId, [
+				auditEvent(syncId, { source: { system: 'crm', key: 'c1' }, target: { system: 'erp', key: 'e1' }, entityId: 'ent-1', correlationId: 'ent-1' }),
+				auditEvent(syncId, { source: { system: 'erp', key: 'e2' }, target: { system: 'crm', key: 'c1' }, entityId: 'ent-2', correlationId: 'ent-2', status: 'failed', time: at(1000).toISOString() }),
+				auditEvent(syncId, { source: { system: 'crm', key: 'c3' }, target: null, entityId: null, correlationId: 'corr-3', op: 'none', reason: 'echo', status: 'echo', time: at(2000).toISOString() }),
+			]);
+			const seqs = async (query: Partial<Parameters<SyncStore['queryAudit']>[1]>) =>
+				(await store.queryAudit(syncId, { order: 'oldest', limit: 10, ...query })).map((event) => event.seq);
+			expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+			expect(await seqs({ system: 'erp' })).toEqual([1, 2]);
+			expect(await seqs({ key: 'c1' })).toEqual([1, 2]);
+			expect(await seqs({ system: 'crm', key: 'c1' })).toEqual([1, 2]);
+			expect(await seqs({ system: 'erp', key: 'c1' })).toEqual([]);
+			expect(await seqs({ system: 'erp', key: 'e2' })).toEqual([2]);
+			expect(await seqs({ entityId: 'ent-2' })).toEqual([2]);
+			expect(await seqs({ entityId: 'corr-3' })).toEqual([3]);
+			expect(await seqs({ statuses: ['failed', 'echo'] })).toEqual([2, 3]);
+			expect(await seqs({ ops: ['none'] })).toEqual([3]);
+			expect(await seqs({ from: at(1000).toISOString() })).toEqual([2, 3]);
+			expect(await seqs({ from: T0.toISOString(), to: at(1000).toISOString() })).toEqual([1]);
+		});
+
+		it('pages through the events newest or oldest first', async () => {
+			const syncId = newSync();
+			await store.appendAudit(syncId, Array.from({ length: 5 }, () => auditEvent(syncId)));
+			const page = async (order: 'newest' | 'oldest', after?: number) =>
+				(await store.queryAudit(syncId, { order, limit: 2, after })).map((event) => event.seq);
+			expect(await page('newest')).toEqual([5, 4]);
+			expect(await page('newest', 4)).toEqual([3, 2]);
+			expect(await page('newest', 2)).toEqual([1]);
+			expect(await page('oldest')).toEqual([1, 2]);
+			expect(await page('oldest', 2)).toEqual([3, 4]);
+			expect(await page('oldest', 5)).toEqual([]);
+		});
+
+		it('counts events per system written to, op and status within a window', async () => {
+			const syncId = newSync();
+			const statuses: AuditStatus[] = ['applied', 'applied', 'failed', 'conflict'];
+			await store.appendAudit(syncId, [
+				...statuses.map((status) => auditEvent(syncId, { status })),
+				auditEvent(syncId, { op: 'create', target: { system: 'crm', key: null } }),
+				auditEvent(syncId, { op: 'none', reason: 'echo', status: 'echo', target: null }),
+				auditEvent(syncId, { time: at(60_000).toISOString() }),
+			]);
+			expect(await store.countAudit(syncId, T0.toISOString(), at(60_000).toISOString())).toEqual([
+				{ system: 'crm', op: 'create', status: 'applied', count: 1 },
+				{ system: 'crm', op: 'none', status: 'echo', count: 1 },
+				{ system: 'erp', op: 'update', status: 'applied', count: 2 },
+				{ system: 'erp', op: 'update', status: 'conflict', count: 1 },
+				{ system: 'erp', op: 'update', status: 'failed', count: 1 },
+			]);
+		});
+
+		it('keeps undelivered events per sink in order, counts attempts and forgets delivered ones', async () => {
+			const syncId = newSync();
+			const [a, b, c] = [auditEvent(syncId), auditEvent(syncId), auditEvent(syncId)];
+			await store.settleAuditDeliveries(syncId, 'http:one', { delivered: [], undelivered: [a, b], error: 'HTTP 503' }, T0);
+			await store.settleAuditDeliveries(syncId, 'http:two', { delivered: [], undelivered: [c], error: 'timeout' }, T0);
+			await store.settleAuditDeliveries(syncId, 'http:one', { delivered: [a.id], undelivered: [b, c], error: 'HTTP 502' }, at(1000));
+			expect(await store.listAuditDeliveries(syncId, 'http:one', 10)).toEqual([
+				{ event: b, attempts: 2, lastError: 'HTTP 502', createdAt: T0.toISOString(), updatedAt: at(1000).toISOString() },
+				{ event: c, attempts: 1, lastError: 'HTTP 502', createdAt: at(1000).toISOString(), updatedAt: at(1000).toISOString() },
+			]);
+			expect((await store.listAuditDeliveries(syncId, 'http:one', 1)).map((entry) => entry.event.id)).toEqual([b.id]);
+			expect((await store.listAuditDeliveries(syncId, 'http:two', 10)).map((entry) => entry.event.id)).toEqual([c.id]);
+			await store.settleAuditDeliveries(syncId, 'http:one', { delivered: [b.id, c.id], undelivered: [], error: null });
+			expect(await store.listAuditDeliveries(syncId, 'http:one', 10)).toEqual([]);
+		});
+
+		it('keeps the audit trail and its queue when the sync is reset', async () => {
+			const syncId = newSync();
+			await store.appendAudit(syncId, [auditEvent(syncId)]);
+			await store.settleAuditDeliveries(syncId, 'http:one', { delivered: [], undelivered: [auditEvent(syncId)], error: 'down' });
+			await store.reset(syncId, 'all');
+			expect(await store.queryAudit(syncId, { order: 'oldest', limit: 10 })).toHaveLength(1);
+			expect(await store.listAuditDeliveries(syncId, 'http:one', 10)).toHaveLength(1);
+		});
+
+		it('rejects events of another sync, with an unknown status or a bad time, before writing any', async () => {
+			const syncId = newSync();
+			await expectSyncError(store.appendAudit(syncId, [auditEvent(syncId), auditEvent('other')]), 'INVALID_INPUT');
+			await expectSyncError(store.appendAudit(syncId, [auditEvent(syncId, { status: 'done' as AuditStatus })]), 'INVALID_INPUT');
+			await expectSyncError(store.appendAudit(syncId, [auditEvent(syncId, { time: 'yesterday' })]), 'INVALID_INPUT');
+			await expectSyncError(store.queryAudit(syncId, { order: 'oldest', limit: 0 }), 'INVALID_INPUT');
+			expect(await store.queryAudit(syncId, { order: 'oldest', limit: 10 })).toEqual([]);
+		});
+	});
+
 	describe('concurrent executions', () => {
 		it('links overlapping keys to one entity each when 8 commits race', async () => {
 			const syncId = newSync();
@@ -669,6 +843,34 @@ describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend
 				await Promise.all(stores.map((racer) => racer.close()));
 			}
 			expect((await store.listOutbox(syncId, 'all', 10)).map((entry) => entry.attempts)).toEqual([8]);
+		});
+		it('keeps one unbroken audit chain when 8 executions append at once', async () => {
+			const syncId = newSync();
+			const stores = await Promise.all(Array.from({ length: 8 }, () => backend.open()));
+			let appended: ChainedAuditEvent[][];
+			try {
+				appended = await Promise.all(
+					stores.map(async (racer, worker) => {
+						const mine: ChainedAuditEvent[] = [];
+						for (let batch = 0; batch < 5; batch++) {
+							const events = [0, 1, 2].map(() => auditEvent(syncId, { executionId: `exec-${worker}` }));
+							mine.push(...(await racer.appendAudit(syncId, events)));
+						}
+						return mine;
+					}),
+				);
+			} finally {
+				await Promise.all(stores.map((racer) => racer.close()));
+			}
+			const seqs = appended.flat().map((event) => event.seq).sort((a, b) => a - b);
+			expect(seqs).toEqual(Array.from({ length: 120 }, (_, index) => index + 1));
+			// Each batch of one execution took consecutive places: appends never interleave.
+			for (const event of appended.flat()) {
+				const batchStart = appended.flat().find((other) => other.seq === event.seq - ((event.seq - 1) % 3));
+				expect(batchStart?.executionId).toBe(event.executionId);
+			}
+			const verification = await verifyStoredChain(store, syncId, 50);
+			expect(verification).toMatchObject({ valid: true, checked: 120, firstBreak: null });
 		});
 	});
 });

@@ -138,7 +138,7 @@ describe('the PostgreSQL store', () => {
 			const tables = await query<{ table_name: string }>(
 				`SELECT table_name FROM information_schema.tables WHERE table_schema = 'two_way_sync' ORDER BY table_name`,
 			);
-			expect(tables.map((row) => row.table_name)).toEqual(['cursors', 'locks', 'outbox', 'records', 'schema_migrations']);
+			expect(tables.map((row) => row.table_name)).toEqual(['audit', 'audit_queue', 'cursors', 'locks', 'outbox', 'records', 'schema_migrations']);
 			const syncIds = await query<{ sync_id: string }>('SELECT DISTINCT sync_id FROM two_way_sync.records ORDER BY 1');
 			expect(syncIds.map((row) => row.sync_id).sort()).toEqual([...hostile].sort());
 		} finally {
@@ -152,7 +152,7 @@ describe('the PostgreSQL store', () => {
 		await first.close();
 		await second.close();
 		const versions = await query<{ version: number }>('SELECT version FROM opened_twice.schema_migrations');
-		expect(versions).toEqual([{ version: 1 }]);
+		expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
 	});
 
 	it('survives several workers creating the schema at the same moment', async () => {
@@ -162,7 +162,7 @@ describe('the PostgreSQL store', () => {
 		);
 		await Promise.all(opened.map((store) => store.close()));
 		const versions = await query<{ version: number }>('SELECT version FROM raced.schema_migrations');
-		expect(versions).toEqual([{ version: 1 }]);
+		expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
 	});
 
 	it('keeps stores with different table prefixes apart in one schema', async () => {

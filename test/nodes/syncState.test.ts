@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
 
 import { SyncState } from '../../nodes/SyncState/SyncState.node';
 
@@ -530,7 +530,7 @@ describe('Sync State node', () => {
 });
 
 describe('Sync State PostgreSQL credential test', () => {
-	const test = (data: IDataObject) =>
+	const test = (data: ICredentialDataDecryptedObject) =>
 		new SyncState().methods.credentialTest.syncStatePostgresConnectionTest.call({} as ICredentialTestFunctions, {
 			id: 'test',
 			name: 'Sync State PostgreSQL',

@@ -1,3 +1,5 @@
+import type { AuditCount, AuditDelivery, AuditEvent, AuditQuery, ChainedAuditEvent, StoredAuditLink } from '../audit/types';
+import type { DeliverySettlement } from '../audit/rows';
 import type { JsonObject, SyncOp } from '../types';
 
 /**
@@ -162,6 +164,23 @@ export interface SyncStore {
 	releaseLock(syncId: string, resource: string, owner: string): Promise<boolean>;
 
 	reset(syncId: string, scope: ResetScope): Promise<void>;
+
+	// The audit trail (engine/audit). It survives every reset scope: it is the record of what happened.
+
+	/**
+	 * Appends events to the sync's hash chain, in order, in one transaction. Appends of concurrent
+	 * executions are serialised per syncId, so the sync keeps one unbroken chain.
+	 */
+	appendAudit(syncId: string, events: AuditEvent[]): Promise<ChainedAuditEvent[]>;
+	queryAudit(syncId: string, query: AuditQuery): Promise<ChainedAuditEvent[]>;
+	/** Events after `afterSeq` in sequence order, as stored, for Verify Chain. */
+	readAuditChain(syncId: string, afterSeq: number, limit: number): Promise<StoredAuditLink[]>;
+	/** Events logged in [from, to) per system (target, else source), op and status. */
+	countAudit(syncId: string, from: string, to: string): Promise<AuditCount[]>;
+	/** The events waiting for a sink (e.g. an HTTP endpoint that was down), oldest first. */
+	listAuditDeliveries(syncId: string, sink: string, limit: number): Promise<AuditDelivery[]>;
+	/** Forgets the delivered events and keeps the undelivered ones (counting one more attempt). */
+	settleAuditDeliveries(syncId: string, sink: string, settlement: DeliverySettlement, now?: Date): Promise<void>;
 	/** `due` counts pending entries due at `now`; `locks` counts the leases not yet expired at `now`. */
 	stats(syncId: string, now?: Date): Promise<SyncStats>;
 

@@ -3,6 +3,23 @@ import type { ConnectionOptions } from 'node:tls';
 
 import { Client, Pool, type ClientConfig, type PoolClient, type QueryResultRow } from 'pg';
 
+import { chainEvents } from '../audit/chain';
+import {
+	AUDIT_COLUMNS,
+	AUDIT_QUEUE_COLUMNS,
+	auditDeliveryFromRow,
+	auditFromRow,
+	auditLinkFromRow,
+	auditValues,
+	normaliseAuditQuery,
+	normaliseWindow,
+	requireSinkName,
+	validateAuditEvents,
+	type AuditQueueRow,
+	type AuditRow,
+	type DeliverySettlement,
+} from '../audit/rows';
+import type { AuditCount, AuditDelivery, AuditEvent, AuditQuery, ChainedAuditEvent, StoredAuditLink } from '../audit/types';
 import { SyncError } from '../errors';
 import type { JsonObject } from '../types';
 import { validateSchemaName, validateSyncId, validateTablePrefix } from './identifiers';
@@ -73,7 +90,10 @@ import type {
  *   then sees that row (no second entity, no duplicate link);
  * - cursors: INSERT ... ON CONFLICT DO UPDATE;
  * - lock leases and migrations: pg_advisory_xact_lock on a hash of the lease (or of the schema),
- *   so the read-decide-write of a lease, or of a migration, runs for one transaction at a time.
+ *   so the read-decide-write of a lease, or of a migration, runs for one transaction at a time;
+ * - the audit chain: pg_advisory_xact_lock on a hash of the syncId around read-head-then-insert,
+ *   so appends of concurrent executions queue up and each links to the one before (the primary
+ *   key (sync_id, seq) would reject a second event at one place in any case).
  */
 
 export type PostgresSslMode = 'disable' | 'allow' | 'require' | 'verify-full';
@@ -111,6 +131,10 @@ interface Tables {
 	locks: string;
 	migrations: string;
 	outboxDueIndex: string;
+	audit: string;
+	auditQueue: string;
+	/** Index names (indexes live in the table's schema, so they take the prefix but no schema). */
+	auditIndexes: { time: string; source: string; target: string; entity: string; correlation: string; queue: string };
 	/** Namespaces advisory lock ids, so two stores in one database never share a lock. */
 	space: string;
 }
@@ -133,6 +157,16 @@ function tablesFor(options: PostgresStoreOptions): Tables {
 		locks: table('locks'),
 		migrations: table('schema_migrations'),
 		outboxDueIndex: quoteIdent(`${prefix}outbox_due`),
+		audit: table('audit'),
+		auditQueue: table('audit_queue'),
+		auditIndexes: {
+			time: quoteIdent(`${prefix}audit_time`),
+			source: quoteIdent(`${prefix}audit_source`),
+			target: quoteIdent(`${prefix}audit_target`),
+			entity: quoteIdent(`${prefix}audit_entity`),
+			correlation: quoteIdent(`${prefix}audit_correlation`),
+			queue: quoteIdent(`${prefix}audit_queue_order`),
+		},
 		space: `${schemaName}\u0000${prefix}`,
 	};
 }
@@ -186,6 +220,44 @@ const MIGRATIONS: Array<(t: Tables) => string[]> = [
 			expires_at timestamptz NOT NULL,
 			PRIMARY KEY (sync_id, resource)
 		)`,
+	],
+	(t) => [
+		`CREATE TABLE ${t.audit} (
+			sync_id text NOT NULL,
+			seq bigint NOT NULL,
+			event_id text NOT NULL,
+			logged_at timestamptz NOT NULL,
+			status text NOT NULL,
+			op text NOT NULL,
+			source_system text NOT NULL,
+			source_key text,
+			target_system text,
+			target_key text,
+			entity_id text,
+			correlation_id text NOT NULL,
+			event json NOT NULL,
+			prev_hash text NOT NULL,
+			hash text NOT NULL,
+			PRIMARY KEY (sync_id, seq)
+		)`,
+		`CREATE INDEX ${t.auditIndexes.time} ON ${t.audit} (sync_id, logged_at)`,
+		`CREATE INDEX ${t.auditIndexes.source} ON ${t.audit} (sync_id, source_system, source_key)`,
+		`CREATE INDEX ${t.auditIndexes.target} ON ${t.audit} (sync_id, target_system, target_key)`,
+		`CREATE INDEX ${t.auditIndexes.entity} ON ${t.audit} (sync_id, entity_id)`,
+		`CREATE INDEX ${t.auditIndexes.correlation} ON ${t.audit} (sync_id, correlation_id)`,
+		`CREATE TABLE ${t.auditQueue} (
+			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			sync_id text NOT NULL,
+			sink text NOT NULL,
+			event_id text NOT NULL,
+			event json NOT NULL,
+			attempts integer NOT NULL,
+			last_error text NOT NULL,
+			created_at timestamptz NOT NULL,
+			updated_at timestamptz NOT NULL,
+			UNIQUE (sync_id, sink, event_id)
+		)`,
+		`CREATE INDEX ${t.auditIndexes.queue} ON ${t.auditQueue} (sync_id, sink, id)`,
 	],
 ];
 
@@ -540,6 +612,25 @@ const decode: RowDecoder = {
 };
 const toStoredRecord = (row: RecordRow) => recordFromRow(row, decode);
 const toOutboxEntry = (row: OutboxRow) => outboxFromRow(row, decode);
+const toChainedEvent = (row: AuditRow) => auditFromRow(row, decode);
+const AUDIT_LIST = AUDIT_COLUMNS.join(', ');
+const AUDIT_QUEUE_LIST = AUDIT_QUEUE_COLUMNS.join(', ');
+/** Casts for the audit columns when a batch travels as one array per column. */
+const AUDIT_ARRAY_TYPES: Record<string, string> = { seq: 'bigint', logged_at: 'timestamptz', event: 'text' };
+const AUDIT_ARRAYS = `unnest(${AUDIT_COLUMNS.map((column, index) => `$${index + 2}::${AUDIT_ARRAY_TYPES[column] ?? 'text'}[]`).join(', ')}) AS a(${AUDIT_LIST})`;
+const AUDIT_SELECT = AUDIT_COLUMNS.map((column) => (column === 'event' ? 'a.event::json' : `a.${column}`)).join(', ');
+/** Every Query filter is a parameter that is null when unused. */
+const AUDIT_FILTER = `sync_id = $1
+	AND ($2::text IS NULL OR $3::text IS NOT NULL OR source_system = $2 OR target_system = $2)
+	AND ($3::text IS NULL
+		OR ($2::text IS NULL AND (source_key = $3 OR target_key = $3))
+		OR (source_system = $2 AND source_key = $3)
+		OR (target_system = $2 AND target_key = $3))
+	AND ($4::text IS NULL OR entity_id = $4 OR correlation_id = $4)
+	AND ($5::text[] IS NULL OR status = ANY($5))
+	AND ($6::text[] IS NULL OR op = ANY($6))
+	AND ($7::timestamptz IS NULL OR logged_at >= $7)
+	AND ($8::timestamptz IS NULL OR logged_at < $8)`;
 
 const RECORD_LIST = RECORD_COLUMNS.join(', ');
 const OUTBOX_LIST = OUTBOX_COLUMNS.join(', ');
@@ -813,6 +904,108 @@ class PostgresStore implements SyncStore {
 			[syncId, nowIso],
 		);
 		return statsFrom(syncId, { ...row, systems: row.systems ?? [], cursors: row.cursors ?? [] });
+	}
+
+	async appendAudit(syncId: string, events: AuditEvent[]): Promise<ChainedAuditEvent[]> {
+		this.begin(syncId);
+		validateAuditEvents(syncId, events);
+		if (events.length === 0) return [];
+		return await this.transaction(async (query, client) => {
+			// One append per sync at a time: the next one waits here, then reads the head this one wrote.
+			await takeAdvisoryLocks(client, this.t.space, [`audit\u0000${syncId}`]);
+			const [head] = await query<{ seq: string; hash: string }>(
+				`SELECT seq, hash FROM ${this.t.audit} WHERE sync_id = $1 ORDER BY seq DESC LIMIT 1`,
+				[syncId],
+			);
+			const chained = chainEvents(syncId, head ? { seq: Number(head.seq), hash: head.hash } : null, events);
+			await query(
+				`INSERT INTO ${this.t.audit} (sync_id, ${AUDIT_LIST}) SELECT $1, ${AUDIT_SELECT} FROM ${AUDIT_ARRAYS}`,
+				[syncId, ...columnArrays(chained.map(auditValues), AUDIT_COLUMNS.length)],
+			);
+			return chained;
+		});
+	}
+
+	async queryAudit(syncId: string, query: AuditQuery): Promise<ChainedAuditEvent[]> {
+		this.begin(syncId);
+		const q = normaliseAuditQuery(query);
+		const page = q.newestFirst
+			? `($9::bigint IS NULL OR seq < $9) ORDER BY seq DESC`
+			: `($9::bigint IS NULL OR seq > $9) ORDER BY seq`;
+		const rows = await this.run<AuditRow>(
+			`SELECT ${AUDIT_LIST} FROM ${this.t.audit} WHERE ${AUDIT_FILTER} AND ${page} LIMIT $10`,
+			[syncId, q.system, q.key, q.entityId, q.statuses, q.ops, q.from, q.to, q.after, q.limit],
+		);
+		return rows.map(toChainedEvent);
+	}
+
+	async readAuditChain(syncId: string, afterSeq: number, limit: number): Promise<StoredAuditLink[]> {
+		this.begin(syncId);
+		requirePositiveInteger(limit, 'the page size');
+		const rows = await this.run<AuditRow>(
+			`SELECT ${AUDIT_LIST} FROM ${this.t.audit} WHERE sync_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+			[syncId, afterSeq, limit],
+		);
+		return rows.map((row) => auditLinkFromRow(row, decode));
+	}
+
+	async countAudit(syncId: string, from: string, to: string): Promise<AuditCount[]> {
+		this.begin(syncId);
+		const window = normaliseWindow(from, to);
+		const rows = await this.run<{ system: string; op: string; status: AuditCount['status']; count: string }>(
+			`SELECT coalesce(target_system, source_system) AS system, op, status, count(*) AS count FROM ${this.t.audit}
+				WHERE sync_id = $1 AND logged_at >= $2::timestamptz AND logged_at < $3::timestamptz
+				GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+			[syncId, window.from, window.to],
+		);
+		return rows.map((row) => ({ ...row, count: Number(row.count) }));
+	}
+
+	async listAuditDeliveries(syncId: string, sink: string, limit: number): Promise<AuditDelivery[]> {
+		this.begin(syncId);
+		requireSinkName(sink);
+		requirePositiveInteger(limit, 'the delivery limit');
+		const rows = await this.run<AuditQueueRow>(
+			`SELECT ${AUDIT_QUEUE_LIST} FROM ${this.t.auditQueue} WHERE sync_id = $1 AND sink = $2 ORDER BY id LIMIT $3`,
+			[syncId, sink, limit],
+		);
+		return rows.map((row) => auditDeliveryFromRow(row, decode));
+	}
+
+	async settleAuditDeliveries(syncId: string, sink: string, settlement: DeliverySettlement, now?: Date): Promise<void> {
+		this.begin(syncId);
+		requireSinkName(sink);
+		const nowIso = timeOf(now).toISOString();
+		const undelivered = [...new Map(settlement.undelivered.map((event) => [requireText(event.id, 'the audit event id'), event])).entries()].map(
+			([id, event]) => ({ id, event }),
+		);
+		await this.transaction(async (query) => {
+			if (settlement.delivered.length > 0) {
+				await query(`DELETE FROM ${this.t.auditQueue} WHERE sync_id = $1 AND sink = $2 AND event_id = ANY($3::text[])`, [
+					syncId,
+					sink,
+					settlement.delivered,
+				]);
+			}
+			if (undelivered.length > 0) {
+				// WITH ORDINALITY keeps the queue order of one batch; identity values follow it.
+				await query(
+					`INSERT INTO ${this.t.auditQueue} (sync_id, sink, event_id, event, attempts, last_error, created_at, updated_at)
+						SELECT $1, $2, u.event_id, u.event::json, 1, $5, $6, $6
+						FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(event_id, event, n) ORDER BY u.n
+						ON CONFLICT (sync_id, sink, event_id) DO UPDATE
+						SET attempts = ${this.t.auditQueue}.attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+					[
+						syncId,
+						sink,
+						undelivered.map((entry) => entry.id),
+						undelivered.map((entry) => JSON.stringify(entry.event)),
+						settlement.error ?? 'Not delivered',
+						nowIso,
+					],
+				);
+			}
+		});
 	}
 
 	/** Ends only this store's use; the pool stays for the other stores and executions that share it. */

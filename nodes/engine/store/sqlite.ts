@@ -2,6 +2,23 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 
+import { chainEvents } from '../audit/chain';
+import {
+	AUDIT_COLUMNS,
+	AUDIT_QUEUE_COLUMNS,
+	auditDeliveryFromRow,
+	auditFromRow,
+	auditLinkFromRow,
+	auditValues,
+	normaliseAuditQuery,
+	normaliseWindow,
+	requireSinkName,
+	validateAuditEvents,
+	type AuditQueueRow,
+	type AuditRow,
+	type DeliverySettlement,
+} from '../audit/rows';
+import type { AuditCount, AuditDelivery, AuditEvent, AuditQuery, ChainedAuditEvent, StoredAuditLink } from '../audit/types';
 import { SyncError } from '../errors';
 import type { JsonObject } from '../types';
 import { validateSyncId } from './identifiers';
@@ -67,6 +84,8 @@ import type {
  * - outbox: (sync_id, source_system, source_key, target_system) -> payload, meta, error, attempts,
  *   next_attempt_at, status ('pending' or 'dead').
  * - locks: (sync_id, resource) -> owner, expires_at.
+ * - audit: (sync_id, seq) -> the hash-chained audit event (see engine/audit/rows.ts).
+ * - audit_queue: events waiting for an audit sink that was unreachable, in queue order (id).
  * Times are ISO-8601 UTC text, which sorts in time order.
  */
 
@@ -126,6 +145,42 @@ const MIGRATIONS: string[] = [
 		expires_at TEXT NOT NULL,
 		PRIMARY KEY (sync_id, resource)
 	) WITHOUT ROWID;`,
+	`CREATE TABLE audit (
+		sync_id TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		event_id TEXT NOT NULL,
+		logged_at TEXT NOT NULL,
+		status TEXT NOT NULL,
+		op TEXT NOT NULL,
+		source_system TEXT NOT NULL,
+		source_key TEXT,
+		target_system TEXT,
+		target_key TEXT,
+		entity_id TEXT,
+		correlation_id TEXT NOT NULL,
+		event TEXT NOT NULL,
+		prev_hash TEXT NOT NULL,
+		hash TEXT NOT NULL,
+		PRIMARY KEY (sync_id, seq)
+	) WITHOUT ROWID;
+	CREATE INDEX audit_time ON audit (sync_id, logged_at);
+	CREATE INDEX audit_source ON audit (sync_id, source_system, source_key);
+	CREATE INDEX audit_target ON audit (sync_id, target_system, target_key);
+	CREATE INDEX audit_entity ON audit (sync_id, entity_id);
+	CREATE INDEX audit_correlation ON audit (sync_id, correlation_id);
+	CREATE TABLE audit_queue (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		sync_id TEXT NOT NULL,
+		sink TEXT NOT NULL,
+		event_id TEXT NOT NULL,
+		event TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		last_error TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		UNIQUE (sync_id, sink, event_id)
+	);
+	CREATE INDEX audit_queue_order ON audit_queue (sync_id, sink, id);`,
 ];
 
 type SqliteModule = typeof import('node:sqlite');
@@ -202,9 +257,28 @@ const decode: RowDecoder = {
 };
 const toStoredRecord = (row: RecordRow) => recordFromRow(row, decode);
 const toOutboxEntry = (row: OutboxRow) => outboxFromRow(row, decode);
+const toChainedEvent = (row: AuditRow) => auditFromRow(row, decode);
 
 const RECORD_LIST = RECORD_COLUMNS.join(', ');
 const OUTBOX_LIST = OUTBOX_COLUMNS.join(', ');
+const AUDIT_LIST = AUDIT_COLUMNS.join(', ');
+const AUDIT_QUEUE_LIST = AUDIT_QUEUE_COLUMNS.join(', ');
+/** Every Query filter is a named parameter that is null when unused, so each order is one prepared statement. */
+const AUDIT_FILTER = `sync_id = :sync
+	AND (:system IS NULL OR :key IS NOT NULL OR source_system = :system OR target_system = :system)
+	AND (:key IS NULL
+		OR (:system IS NULL AND (source_key = :key OR target_key = :key))
+		OR (source_system = :system AND source_key = :key)
+		OR (target_system = :system AND target_key = :key))
+	AND (:entity IS NULL OR entity_id = :entity OR correlation_id = :entity)
+	AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+	AND (:ops IS NULL OR op IN (SELECT value FROM json_each(:ops)))
+	AND (:from IS NULL OR logged_at >= :from)
+	AND (:to IS NULL OR logged_at < :to)`;
+const AUDIT_PAGE = {
+	newest: `SELECT ${AUDIT_LIST} FROM audit WHERE ${AUDIT_FILTER} AND (:after IS NULL OR seq < :after) ORDER BY seq DESC LIMIT :limit`,
+	oldest: `SELECT ${AUDIT_LIST} FROM audit WHERE ${AUDIT_FILTER} AND (:after IS NULL OR seq > :after) ORDER BY seq LIMIT :limit`,
+};
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 const assignments = (columns: readonly string[]) => columns.map((column) => `${column} = ?`).join(', ');
 /** Lists travel as one JSON parameter, so each statement is prepared once whatever the batch size. */
@@ -430,6 +504,95 @@ class SqliteStore implements SyncStore {
 		} finally {
 			this.db.exec('COMMIT');
 		}
+	}
+
+	async appendAudit(syncId: string, events: AuditEvent[]): Promise<ChainedAuditEvent[]> {
+		this.begin(syncId);
+		validateAuditEvents(syncId, events);
+		if (events.length === 0) return [];
+		// BEGIN IMMEDIATE holds the file's write lock, so no other append can take the same place in the chain.
+		return this.transaction(() => {
+			const head = this.statement('SELECT seq, hash FROM audit WHERE sync_id = ? ORDER BY seq DESC LIMIT 1').get(syncId) as
+				| { seq: number; hash: string }
+				| undefined;
+			const chained = chainEvents(syncId, head ? { seq: Number(head.seq), hash: head.hash } : null, events);
+			const insert = this.statement(`INSERT INTO audit (sync_id, ${AUDIT_LIST}) VALUES (${placeholders(AUDIT_COLUMNS.length + 1)})`);
+			for (const event of chained) insert.run(syncId, ...auditValues(event));
+			return chained;
+		});
+	}
+
+	async queryAudit(syncId: string, query: AuditQuery): Promise<ChainedAuditEvent[]> {
+		this.begin(syncId);
+		const q = normaliseAuditQuery(query);
+		const rows = this.statement(q.newestFirst ? AUDIT_PAGE.newest : AUDIT_PAGE.oldest).all({
+			sync: syncId,
+			system: q.system,
+			key: q.key,
+			entity: q.entityId,
+			statuses: q.statuses ? JSON.stringify(q.statuses) : null,
+			ops: q.ops ? JSON.stringify(q.ops) : null,
+			from: q.from,
+			to: q.to,
+			after: q.after,
+			limit: q.limit,
+		}) as AuditRow[];
+		return rows.map(toChainedEvent);
+	}
+
+	async readAuditChain(syncId: string, afterSeq: number, limit: number): Promise<StoredAuditLink[]> {
+		this.begin(syncId);
+		requirePositiveInteger(limit, 'the page size');
+		return this.all<AuditRow>(
+			`SELECT ${AUDIT_LIST} FROM audit WHERE sync_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+			syncId,
+			afterSeq,
+			limit,
+		).map((row) => auditLinkFromRow(row, decode));
+	}
+
+	async countAudit(syncId: string, from: string, to: string): Promise<AuditCount[]> {
+		this.begin(syncId);
+		const window = normaliseWindow(from, to);
+		return this.all<AuditCount>(
+			`SELECT coalesce(target_system, source_system) AS system, op, status, count(*) AS count FROM audit
+				WHERE sync_id = ? AND logged_at >= ? AND logged_at < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+			syncId,
+			window.from,
+			window.to,
+		).map((row) => ({ ...row, count: Number(row.count) }));
+	}
+
+	async listAuditDeliveries(syncId: string, sink: string, limit: number): Promise<AuditDelivery[]> {
+		this.begin(syncId);
+		requireSinkName(sink);
+		requirePositiveInteger(limit, 'the delivery limit');
+		return this.all<AuditQueueRow>(
+			`SELECT ${AUDIT_QUEUE_LIST} FROM audit_queue WHERE sync_id = ? AND sink = ? ORDER BY id LIMIT ?`,
+			syncId,
+			sink,
+			limit,
+		).map((row) => auditDeliveryFromRow(row, decode));
+	}
+
+	async settleAuditDeliveries(syncId: string, sink: string, settlement: DeliverySettlement, now?: Date): Promise<void> {
+		this.begin(syncId);
+		requireSinkName(sink);
+		const nowIso = timeOf(now).toISOString();
+		const error = settlement.error ?? 'Not delivered';
+		this.transaction(() => {
+			const remove = this.statement('DELETE FROM audit_queue WHERE sync_id = ? AND sink = ? AND event_id = ?');
+			for (const id of settlement.delivered) remove.run(syncId, sink, id);
+			const keep = this.statement(
+				`INSERT INTO audit_queue (sync_id, sink, event_id, event, attempts, last_error, created_at, updated_at)
+					VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+					ON CONFLICT (sync_id, sink, event_id) DO UPDATE
+					SET attempts = attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+			);
+			for (const event of settlement.undelivered) {
+				keep.run(syncId, sink, requireText(event.id, 'the audit event id'), JSON.stringify(event), error, nowIso, nowIso);
+			}
+		});
 	}
 
 	async close(): Promise<void> {

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+
+import get from 'lodash/get';
+
+import { SyncError } from '../errors';
+import { canonicalJson } from '../hash';
+import { entityIdFor } from '../ids';
+import type { JsonObject, JsonValue, SyncMeta } from '../types';
+import { AUDIT_STATUSES, type AuditEvent, type AuditStatus, type FieldChange, type RetryInfo } from './types';
+
+/**
+ * Builds one audit event from an item: its sync metadata (`_sync`, as the nodes before left it)
+ * and its record. The status comes from the metadata unless the user sets it:
+ * - `_sync.status` applied (Sync State Commit) -> applied;
+ * - `_sync.status` failed or dead-lettered (Sync State Record Failure) -> failed;
+ * - `_sync.status` conflict, needs-review or review (Conflict Resolver, Needs Review) -> conflict;
+ * - `_sync.status` skipped or echo -> the same;
+ * - op `none` with reason `echo` (Change Detector) -> echo; any other op `none` -> skipped;
+ * - an item from a write node's error output (it has an `error` field) -> failed.
+ */
+
+/** The metadata as it arrives: the SyncMeta contract plus what Sync State adds after a write. */
+export type LoggedMeta = SyncMeta & {
+	status?: unknown;
+	attempts?: unknown;
+	nextAttemptAt?: unknown;
+	error?: unknown;
+	/** The previous values of the changed fields, when a node before knew them. */
+	before?: unknown;
+};
+
+const STATUS_ALIASES: Record<string, AuditStatus> = {
+	applied: 'applied',
+	failed: 'failed',
+	'dead-lettered': 'failed',
+	conflict: 'conflict',
+	'needs-review': 'conflict',
+	needsreview: 'conflict',
+	review: 'conflict',
+	skipped: 'skipped',
+	echo: 'echo',
+};
+
+export function isAuditStatus(value: unknown): value is AuditStatus {
+	return typeof value === 'string' && (AUDIT_STATUSES as readonly string[]).includes(value);
+}
+
+function isObject(value: unknown): value is JsonObject {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The status the metadata implies, or undefined when it does not say. */
+export function statusFromMeta(meta: LoggedMeta, record: JsonObject): AuditStatus | undefined {
+	if (typeof meta.status === 'string') {
+		const status = STATUS_ALIASES[meta.status.toLowerCase()];
+		if (status) return status;
+	}
+	if (meta.op === 'none') return meta.reason === 'echo' ? 'echo' : 'skipped';
+	if (record.error !== undefined && record.error !== null && record.error !== '') return 'failed';
+	return undefined;
+}
+
+function errorMessage(value: unknown): string | null {
+	if (value === undefined || value === null || value === '') return null;
+	if (typeof value === 'string') return value;
+	if (isObject(value) && typeof value.message === 'string') return value.message;
+	return canonicalJson(value);
+}
+
+function retryOf(meta: LoggedMeta): RetryInfo | null {
+	if (typeof meta.attempts !== 'number') return null;
+	return {
+		attempts: meta.attempts,
+		nextAttemptAt: typeof meta.nextAttemptAt === 'string' ? meta.nextAttemptAt : null,
+		deadLettered: meta.status === 'dead-lettered',
+	};
+}
+
+/** Top-level fields whose canonical values differ between the two versions. */
+export function differingFields(before: JsonObject, after: JsonObject): string[] {
+	const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+	return [...names].filter((name) => canonicalJson(before[name]) !== canonicalJson(after[name])).sort();
+}
+
+function valueAt(record: JsonObject | null, path: string): JsonValue | undefined {
+	if (!record) return undefined;
+	if (Object.prototype.hasOwnProperty.call(record, path)) return record[path];
+	return get(record, path) as JsonValue | undefined;
+}
+
+export interface EventContext {
+	syncId: string;
+	executionId: string | null;
+	workflowId: string | null;
+	workflowName: string | null;
+	node: string | null;
+	now: Date;
+	/** Defaults to a random UUID. */
+	id?: string;
+}
+
+export interface EventInput {
+	meta: LoggedMeta;
+	/** The record as the item carries it, without `_sync`. */
+	record: JsonObject;
+	/** The previous values, when known (a parameter, or `_sync.before`). */
+	before?: JsonObject | null;
+	/** The user's choice, overriding what the metadata implies. */
+	status?: AuditStatus;
+	/** Only the changed fields' values (data minimisation); otherwise the whole record too. */
+	onlyChangedFields: boolean;
+}
+
+/** The unredacted event; pass it through a Redactor before it reaches any sink. */
+export function buildAuditEvent(input: EventInput, context: EventContext): AuditEvent {
+	const { meta } = input;
+	const status = input.status ?? statusFromMeta(meta, input.record);
+	if (!status) {
+		throw new SyncError(
+			'INVALID_INPUT',
+			`The item's sync metadata does not say whether its ${meta.op} was applied, failed or skipped`,
+			'Place the Audit Logger after Sync State (Commit or Record Failure), after a Conflict Resolver\'s Needs Review output, or after a Change Detector; or set "Status" to the status these items have.',
+		);
+	}
+	const before = input.before ?? (isObject(meta.before) ? meta.before : null);
+	// n8n's error outputs add `error` to the record: it is the event's error, not a field of the record.
+	const { error: recordError, ...rest } = input.record;
+	const record = status === 'failed' ? rest : input.record;
+	const changedFields = Array.isArray(meta.changedFields)
+		? meta.changedFields.filter((field): field is string => typeof field === 'string')
+		: before
+			? differingFields(before, record)
+			: meta.op === 'create'
+				? Object.keys(record).sort()
+				: [];
+	const changes: Record<string, FieldChange> = {};
+	for (const path of changedFields) {
+		const change: FieldChange = {};
+		const was = valueAt(before, path);
+		const now = valueAt(record, path);
+		if (was !== undefined) change.before = was;
+		if (now !== undefined) change.after = now;
+		changes[path] = change;
+	}
+	const id = context.id ?? randomUUID();
+	const key = meta.key === null || meta.key === undefined ? null : String(meta.key);
+	const entityId = typeof meta.entityId === 'string' && meta.entityId !== '' ? meta.entityId : null;
+	const event: AuditEvent = {
+		id,
+		time: context.now.toISOString(),
+		syncId: context.syncId,
+		executionId: context.executionId,
+		workflowId: context.workflowId,
+		workflowName: context.workflowName,
+		node: context.node,
+		source: { system: meta.system, key },
+		target: meta.target ? { system: meta.target.system, key: meta.target.key === null || meta.target.key === undefined ? null : String(meta.target.key) } : null,
+		entityId,
+		correlationId: entityId ?? (key !== null ? entityIdFor(context.syncId, meta.system, key) : id),
+		op: meta.op,
+		reason: typeof meta.reason === 'string' ? meta.reason : null,
+		changedFields,
+		changes,
+		resolution: isObject(meta.resolution) ? (meta.resolution as unknown as JsonObject) : null,
+		status,
+		error: errorMessage(meta.error) ?? (status === 'failed' ? errorMessage(recordError) : null),
+		retry: retryOf(meta),
+	};
+	if (!input.onlyChangedFields) event.record = record;
+	return event;
+}
