@@ -1,0 +1,5 @@
+export { resolveChanges } from './resolve';
+export { mergeVersions } from './merge';
+export { pairChanges, liveKey } from './pairing';
+export { matchKeyOf, parseTimestamp, sameValue } from './values';
+export type * from './types';

@@ -1,0 +1,123 @@
+import type { EntityState } from '../store/SyncStore';
+import type { ResolveInput, ResolverOptions, Side, SideChange } from './types';
+import { matchKeyOf } from './values';
+
+/** The items of both sides that concern one entity (or one record not linked yet). */
+export interface Group {
+	/** Position of the group's first item, so outputs follow the input order. */
+	order: number;
+	entity?: EntityState;
+	x: SideChange[];
+	y: SideChange[];
+	/** Paired on the match key: the records are not linked yet, and Commit will link them. */
+	firstMatch: boolean;
+	/** Set when the match key paired one record with several: a person must decide. */
+	ambiguous?: { reason: string; candidates: Record<string, string[]> };
+}
+
+/** The record's live key in `system`, ignoring a tombstoned one. */
+export function liveKey(entity: EntityState | undefined, system: string): string | undefined {
+	const state = entity?.systems[system];
+	return state && state.deletedAt === null ? state.key : undefined;
+}
+
+/**
+ * Pairs the two sides in linear time: first through the links (one hash lookup per item), then,
+ * for records with no counterpart linked, on the match key (one hash map over those records).
+ */
+export function pairChanges(input: ResolveInput, options: ResolverOptions): Group[] {
+	// Keyed by the entity id, or by the side's own key while unlinked: plain strings, no composite keys.
+	const byEntity = new Map<string, Group>();
+	const unlinked: Record<Side, Map<string, Group>> = { x: new Map(), y: new Map() };
+	const all: Group[] = [];
+	const place = (side: Side, change: SideChange): void => {
+		const entity = input.known[side].get(change.key);
+		const index = entity ? byEntity : unlinked[side];
+		const id = entity ? entity.entityId : change.key;
+		let group = index.get(id);
+		if (!group) {
+			group = { order: all.length, entity, x: [], y: [], firstMatch: false };
+			index.set(id, group);
+			all.push(group);
+		}
+		group[side].push(change);
+	};
+	for (const change of input.x) place('x', change);
+	for (const change of input.y) place('y', change);
+
+	if (!options.match || options.match.fields.length === 0) return all;
+	return matchUnlinked(all, options);
+}
+
+type Candidates = { x: Group[]; y: Group[] };
+
+function matchUnlinked(groups: Group[], options: ResolverOptions): Group[] {
+	const { fields, ignoreCaseAndSpaces } = options.match!;
+	const { x: systemX, y: systemY } = options.systems;
+	const byMatchKey = new Map<string, Candidates>();
+	for (const group of groups) {
+		const side = candidateSide(group, systemX, systemY);
+		if (!side) continue;
+		const matchKey = matchKeyOf(group[side][0].record, fields, ignoreCaseAndSpaces);
+		if (matchKey === undefined) continue;
+		let candidates = byMatchKey.get(matchKey);
+		if (!candidates) {
+			candidates = { x: [], y: [] };
+			byMatchKey.set(matchKey, candidates);
+		}
+		candidates[side].push(group);
+	}
+
+	const replaced = new Map<Group, Group | null>();
+	for (const candidates of byMatchKey.values()) {
+		if (candidates.x.length === 0 || candidates.y.length === 0) continue;
+		const involved = [...candidates.x, ...candidates.y].sort((a, b) => a.order - b.order);
+		const [xGroup] = candidates.x;
+		const [yGroup] = candidates.y;
+		const bothLinkedApart =
+			xGroup.entity !== undefined && yGroup.entity !== undefined && xGroup.entity.entityId !== yGroup.entity.entityId;
+		let merged: Group;
+		if (candidates.x.length === 1 && candidates.y.length === 1 && !bothLinkedApart) {
+			merged = { order: involved[0].order, entity: xGroup.entity ?? yGroup.entity, x: xGroup.x, y: yGroup.y, firstMatch: true };
+		} else {
+			merged = {
+				order: involved[0].order,
+				x: candidates.x.flatMap((group) => group.x),
+				y: candidates.y.flatMap((group) => group.y),
+				firstMatch: false,
+				ambiguous: {
+					reason: bothLinkedApart
+						? `The match key pairs ${systemX} record "${xGroup.x[0].key}" with ${systemY} record "${yGroup.y[0].key}", but each is already linked to a different entity`
+						: `The match key pairs ${candidates.x.length} ${systemX} record(s) with ${candidates.y.length} ${systemY} record(s); a match must be one to one`,
+					candidates: {
+						[systemX]: [...new Set(candidates.x.map((group) => group.x[0].key))].sort(),
+						[systemY]: [...new Set(candidates.y.map((group) => group.y[0].key))].sort(),
+					},
+				},
+			};
+		}
+		replaced.set(involved[0], merged);
+		for (const group of involved.slice(1)) replaced.set(group, null);
+	}
+	if (replaced.size === 0) return groups;
+	const result: Group[] = [];
+	for (const group of groups) {
+		const replacement = replaced.get(group);
+		if (replacement === undefined) result.push(group);
+		else if (replacement !== null) result.push(replacement);
+	}
+	return result;
+}
+
+/** A group is a match candidate when one side is present, is not a delete, and has no live counterpart. */
+function candidateSide(group: Group, systemX: string, systemY: string): Side | undefined {
+	if (group.x.length > 0 && group.y.length === 0) {
+		if (group.x[0].op === 'delete' || liveKey(group.entity, systemY) !== undefined) return undefined;
+		return 'x';
+	}
+	if (group.y.length > 0 && group.x.length === 0) {
+		if (group.y[0].op === 'delete' || liveKey(group.entity, systemX) !== undefined) return undefined;
+		return 'y';
+	}
+	return undefined;
+}
