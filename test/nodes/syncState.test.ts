@@ -555,3 +555,24 @@ describe('Sync State PostgreSQL credential test', () => {
 		expect(result).toEqual({ status: 'Error', message: expect.stringMatching(/schema name/) });
 	});
 });
+
+describe('Get Due Retries under Continue On Fail', () => {
+	it('sends no error items to the write node after it, and warns instead', async () => {
+		const result = await runChain(
+			[
+				{
+					name: 'Retries',
+					type: packageNodeType('syncState'),
+					parameters: { store: 'postgres', syncId: SYNC_ID, resource: 'retryQueue', operation: 'getDueRetries' },
+					continueOnFail: true,
+				},
+				{ name: 'Write', type: FIXTURE_TYPES.failWriter },
+			],
+			{ input: [{}], credentials: postgresCredentials({ host: '127.0.0.1', port: 1 }) },
+		);
+		expect(result.status).toBe('success');
+		expect(result.output('Retries')).toEqual([]);
+		expect(result.nodeRuns('Write')).toEqual([]);
+		expect(result.nodeRuns('Retries')[0].hints).toEqual([expect.objectContaining({ type: 'warning', message: expect.stringMatching(/127\.0\.0\.1:1/) })]);
+	});
+});

@@ -19,6 +19,8 @@ const resources: Record<SyncStateResource, { operations: Record<string, Operatio
 	sync,
 };
 
+const FEEDS_WRITE_NODES = new Set(['getDueRetries']);
+
 export const resourceDescriptions: INodeProperties[] = Object.values(resources).flatMap((resource) => resource.description);
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -37,7 +39,14 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	} catch (error) {
 		// A store that cannot be opened, or a failed batch: with Continue On Fail every item
 		// carries the error; otherwise the node fails with a message that says what to change.
-		if (!this.continueOnFail()) throw toNodeError(this.getNode(), error);
-		return [items.map((_item, itemIndex) => failedItem(this, error, itemIndex))];
+		const nodeError = toNodeError(this.getNode(), error);
+		if (!this.continueOnFail()) throw nodeError;
+		if (FEEDS_WRITE_NODES.has(operation)) {
+			// The next node writes records: error items must never reach it. The queued changes stay
+			// in the store for the next run; the error shows as a warning on this node.
+			this.addExecutionHints({ message: `${nodeError.message}. ${nodeError.description ?? ''}`.trim(), type: 'warning', location: 'outputPane' });
+			return [[]];
+		}
+		return [items.map((_item, itemIndex) => failedItem(this, nodeError, itemIndex))];
 	}
 }
