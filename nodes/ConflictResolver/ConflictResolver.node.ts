@@ -15,7 +15,7 @@ import { withNodeStore } from '../shared/store';
 import { customRuleEvaluator } from './helpers/customRule';
 import { readChangesFromX, readChangesFromY, type InputFailure } from './helpers/inputs';
 import { readSettings } from './helpers/options';
-import { buildOutputs } from './helpers/outputs';
+import { buildOutputs, OUTPUTS_EXPRESSION } from './helpers/outputs';
 
 const deletePolicyOptions = [
 	{ name: 'Apply the Delete', value: 'propagate', description: 'Delete the record in the other system too' },
@@ -47,8 +47,7 @@ export class ConflictResolver implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		inputNames: ['Changes From X', 'Changes From Y'],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Apply to Y', 'Apply to X', 'Needs Review', 'No Change'],
+		outputs: OUTPUTS_EXPRESSION,
 		credentials: [
 			{
 				name: 'syncStatePostgresApi',
@@ -294,11 +293,28 @@ export class ConflictResolver implements INodeType {
 			},
 			{
 				displayName:
-					'Sync State Commit remembers what a write sent as the last synced version. With only the changed fields sent, it remembers less than the whole record: prefer full records unless the target needs partial updates.',
+					"Sync State Commit merges the fields an update sent over the last synced version. Write nodes must change only the fields they receive (e.g. Postgres Update, Parse PUT), never replace the whole record.",
 				name: 'changedFieldsNotice',
 				type: 'notice',
 				default: '',
 				displayOptions: { show: { sendOnlyChangedFields: [true] } },
+			},
+			{
+				displayName: 'Split by Operation',
+				name: 'splitByOperation',
+				type: 'boolean',
+				default: false,
+				noDataExpression: true,
+				description:
+					'Whether to split Apply to Y and Apply to X each into Create, Update and Delete outputs, so that each feeds a write node doing that one operation (e.g. Postgres Insert, Update and Delete)',
+			},
+			{
+				displayName:
+					'Outputs: 1 Create in Y, 2 Update in Y, 3 Delete in Y, 4 Create in X, 5 Update in X, 6 Delete in X, 7 Needs Review, 8 No Change. The X outputs can all feed one Field Mapper (Y to X), which can split again.',
+				name: 'splitNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { splitByOperation: [true] } },
 			},
 			{
 				displayName: 'Options',
@@ -356,10 +372,11 @@ export class ConflictResolver implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const inputs: [INodeExecutionData[], INodeExecutionData[]] = [inputItems(this, 0), inputItems(this, 1)];
 		const settings = readSettings(this);
+		const split = this.getNodeParameter('splitByOperation', 0, false) as boolean;
 		const failures: InputFailure[] = [];
 		const x = await readChangesFromX(this, inputs[0], settings, failures);
 		const y = await readChangesFromY(this, inputs[1], settings, failures);
-		if (x.length === 0 && y.length === 0) return buildOutputs(this, inputs, { items: [], failures: [] }, failures);
+		if (x.length === 0 && y.length === 0) return buildOutputs(this, inputs, { items: [], failures: [] }, failures, split);
 
 		const { systems, syncId } = settings.options;
 		const keysOf = (changes: SideChange[]) => [...new Set(changes.map((change) => change.key))];
@@ -382,6 +399,6 @@ export class ConflictResolver implements INodeType {
 		} catch (error) {
 			throw toNodeError(this.getNode(), error);
 		}
-		return buildOutputs(this, inputs, result, failures);
+		return buildOutputs(this, inputs, result, failures, split);
 	}
 }

@@ -8,6 +8,7 @@ import {
 
 import { operationDescriptions, router } from './actions/router';
 import { rulesProperty } from './helpers/descriptions';
+import { OUTPUTS_EXPRESSION } from './helpers/outputs';
 
 export class FieldMapper implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,8 +23,7 @@ export class FieldMapper implements INodeType {
 		defaults: { name: 'Field Mapper' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Mapped', 'Invalid'],
+		outputs: OUTPUTS_EXPRESSION,
 		properties: [
 			{
 				displayName: 'Operation',

@@ -27,4 +27,13 @@ export interface SyncMeta {
 	target?: { system: string; key: string | null; op: SyncOp };
 	/** Per field: who won and why (Conflict Resolver). */
 	resolution?: Record<string, { winner: string; strategy: string; reason: string }>;
+	/** Where the next incremental read of `system` starts (Change Detector); Set Cursor stores it once the change is committed. */
+	cursor?: string;
+	/** The record holds only the fields that change, plus the key: Commit merges it over the last synced base. */
+	partial?: boolean;
+	/**
+	 * A create that brings back a record deleted in the target system: the deleted record's key there.
+	 * Commit replaces that key by the new one, in the same transaction.
+	 */
+	replacesKey?: string;
 }

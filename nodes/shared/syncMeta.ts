@@ -147,14 +147,29 @@ function pairedItemOf(ctx: IExecuteFunctions, itemIndex: number, nodeName: strin
 	}
 }
 
+export interface DetectedRecord {
+	/** The record as the Change Detector read it from its system. */
+	record: JsonObject;
+	meta: SyncMeta;
+}
+
 /**
- * The record as the nearest upstream Change Detector read it from its system, for input item
- * `itemIndex`: the version of the source record that this change carried.
+ * The record of `system` that input item `itemIndex` carries, as that system's Change Detector read
+ * it: the nearest upstream detector item, through paired items, whose metadata names `system`.
+ * A Conflict Resolver pairs an op with the changes of both systems, so the nearest detector may
+ * well be the other system's; undefined when no detector item of `system` is paired.
  */
-export function resolveDetectedRecord(ctx: IExecuteFunctions, itemIndex: number): JsonObject | undefined {
+export async function resolveDetectedRecord(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	system: string,
+): Promise<DetectedRecord | undefined> {
 	for (const detector of upstreamNodes(ctx, DETECTOR_NODES)) {
 		const item = pairedItemOf(ctx, itemIndex, detector);
-		if (item) return cleanRecord(item.json);
+		if (!item) continue;
+		// Never from the flow context: those entries belong to the items in flight towards a write.
+		const found = await metaFromItem(ctx, itemIndex, item, false);
+		if (found?.meta.system === system) return { record: cleanRecord(item.json), meta: found.meta };
 	}
 	return undefined;
 }

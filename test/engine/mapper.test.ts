@@ -285,6 +285,25 @@ describe('mapping records', () => {
 		expect(mapper.map({}, 0, { skipRequired: true })).toEqual({ record: {}, errors: null });
 	});
 
+	it('maps only the fields a partial update holds: no defaults, no computed values, no required checks for the rest', () => {
+		const evaluate: ExpressionEvaluator = () => 'computed';
+		const mapper = mapperFor(
+			[
+				{ source: 'email', target: 'mail', required: true },
+				{ source: 'status', target: 'state', transforms: [{ type: 'default', value: 'new' }] },
+				{ source: 'phone', target: 'tel', type: 'string', transforms: [{ type: 'trim' }] },
+				{ target: 'label', direction: 'aToB', transforms: [{ type: 'expression', expression: '$json.email' }] },
+			],
+			{ evaluate },
+		);
+
+		expect(mapper.map({ phone: ' 555 ' }, 0, { partial: true })).toEqual({ record: { tel: '555' }, errors: null });
+		// A field the update does hold is still checked.
+		expect(mapper.map({ email: '' }, 0, { partial: true }).errors?.map((error) => error.code)).toEqual(['required']);
+		// Without the option the same record gets the default and the computed value.
+		expect(mapper.map({ email: 'a@b.c', phone: '1' }, 0).record).toEqual({ mail: 'a@b.c', state: 'new', tel: '1', label: 'computed' });
+	});
+
 	it('reports every failing field of an item at once', () => {
 		const mapper = mapperFor([
 			{ source: 'id', target: 'id', type: 'integer' },

@@ -434,6 +434,23 @@ describe('Conflict Resolver engine', () => {
 			expect(recreate.from).toEqual({ x: [0], y: [0] });
 		});
 
+		it('names the key a re-creation replaces, in either direction, so Commit can relink the entity', () => {
+			const fromCrm = resolveChanges(input([deleted()], [change('E1', { ...ada, city: 'Rome' })], [linkedAda]), resolverOptions());
+			expect(only(fromCrm.items, 'applyToX').meta).toMatchObject({ target: { system: CRM, key: null, op: 'create' }, replacesKey: 'c1' });
+
+			const fromErp = resolveChanges(
+				input([change('c1', { ...ada, phone: '9' })], [change('E1', {}, { op: 'delete' })], [linkedAda]),
+				resolverOptions(),
+			);
+			expect(only(fromErp.items, 'applyToY').meta).toMatchObject({ target: { system: ERP, key: null, op: 'create' }, replacesKey: 'E1' });
+		});
+
+		it('names no replaced key for a record that is new on the other side', () => {
+			const { items } = resolveChanges(input([change('c9', ada, { op: 'create' })], []), resolverOptions());
+
+			expect(only(items, 'applyToY').meta.replacesKey).toBeUndefined();
+		});
+
 		it('applies the delete over a concurrent update when deletes win', () => {
 			const { items } = resolveChanges(
 				input([deleted()], [change('E1', { ...ada, city: 'Rome' })], [linkedAda]),
@@ -469,6 +486,19 @@ describe('Conflict Resolver engine', () => {
 			expect(only(items, 'applyToY').record).toEqual({ id: 'E1', phone: '2' });
 		});
 
+		it('marks a partial update for Commit, and neither a full update nor a create', () => {
+			const changes = () => input([change('c1', { ...ada, phone: '2' }), change('c9', ada, { op: 'create' })], [], [linkedAda]);
+
+			const partial = resolveChanges(changes(), resolverOptions({ sendOnlyChangedFields: true }));
+			expect(byOutput(partial.items, 'applyToY').map((item) => [item.meta.target?.op, item.meta.partial])).toEqual([
+				['update', true],
+				['create', undefined],
+			]);
+
+			const full = resolveChanges(changes(), resolverOptions());
+			expect(byOutput(full.items, 'applyToY').map((item) => item.meta.partial)).toEqual([undefined, undefined]);
+		});
+
 		it('leaves timestamp, key and ignored fields out of the merge', () => {
 			const { items } = resolveChanges(
 				input([change('c1', { ...ada, phone: '2', modifiedAt: 'x', id: 'zz', note: 'n' })], [], [linkedAda]),
@@ -485,6 +515,24 @@ describe('Conflict Resolver engine', () => {
 			);
 
 			expect(only(items, 'applyToY').record).toEqual({ phone: '2' });
+		});
+	});
+
+	describe('cursors', () => {
+		it("carries each side's cursor on the items that name that side's change, for Set Cursor after Commit", () => {
+			const both = resolveChanges(
+				input([change('c1', { ...ada, phone: '2' }, { cursor: 'crm-7' })], [change('E1', { ...ada, city: 'Paris' }, { cursor: 'erp-3' })], [linkedAda]),
+				resolverOptions(),
+			);
+			// Both sides are written: each op names its own target, and so that side's cursor.
+			expect(only(both.items, 'applyToY').meta).toMatchObject({ system: ERP, cursor: 'erp-3' });
+			expect(only(both.items, 'applyToX').meta).toMatchObject({ system: CRM, cursor: 'crm-7' });
+
+			const oneSided = resolveChanges(input([change('c1', { ...ada, phone: '2' }, { cursor: 'crm-7' })], [], [linkedAda]), resolverOptions());
+			expect(only(oneSided.items, 'applyToY').meta).toMatchObject({ system: CRM, cursor: 'crm-7' });
+
+			const inSync = resolveChanges(input([change('c1', ada, { cursor: 'crm-8' })], [], [linkedAda]), resolverOptions());
+			expect(only(inSync.items, 'noChange').meta.cursor).toBe('crm-8');
 		});
 	});
 

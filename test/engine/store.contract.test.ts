@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ChainVerifier, genesisHash } from '../../nodes/engine/audit/chain';
 import type { AuditEvent, AuditStatus, ChainedAuditEvent } from '../../nodes/engine/audit/types';
 import { SyncError } from '../../nodes/engine/errors';
+import { hashValue } from '../../nodes/engine/hash';
 import { entityIdFor } from '../../nodes/engine/ids';
 import { retryDelayMs } from '../../nodes/engine/retry';
 import { endPostgresPools, openPostgresStore } from '../../nodes/engine/store/postgres';
@@ -303,6 +304,76 @@ describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend
 			expect(recreated.entityId).toBe(entity.entityId);
 			expect((await store.lookUp(syncId, 'erp', ['e1'])).size).toBe(0);
 			expect((await store.lookUp(syncId, 'erp', ['e2'])).get('e2')?.systems.crm.key).toBe('c1');
+		});
+
+		it('replaces the live key that a re-creation names, in the same transaction', async () => {
+			const syncId = newSync();
+			const [entity] = await store.commit(syncId, [{ sides: [{ system: 'crm', key: 'c1' }, { system: 'erp', key: 'e1' }] }]);
+			// e1 was deleted in the ERP, but nothing has recorded that yet: its link is still live.
+			const recreate = { entityId: entity.entityId, sides: [{ system: 'crm', key: 'c1' }, { system: 'erp', key: 'e2', replacesKey: 'e1', writtenHash: 'w2' }] };
+			const [recreated] = await store.commit(syncId, [recreate]);
+
+			expect(recreated).toEqual({ entityId: entity.entityId, changed: true, createdEntity: false });
+			expect((await store.lookUp(syncId, 'erp', ['e1'])).size).toBe(0);
+			expect((await store.lookUp(syncId, 'erp', ['e2'])).get('e2')?.systems).toMatchObject({ crm: { key: 'c1' }, erp: { key: 'e2', writtenHash: 'w2' } });
+			expect((await store.stats(syncId)).systems.erp).toEqual({ links: 1, tombstones: 0 });
+			const [again] = await store.commit(syncId, [recreate]);
+			expect(again.changed).toBe(false);
+		});
+
+		it('still refuses a second live key when the side names another key as replaced', async () => {
+			const syncId = newSync();
+			const [entity] = await store.commit(syncId, [{ sides: [{ system: 'crm', key: 'c1' }, { system: 'erp', key: 'e1' }] }]);
+			await expectSyncError(
+				store.commit(syncId, [{ entityId: entity.entityId, sides: [{ system: 'erp', key: 'e2', replacesKey: 'e7' }] }]),
+				'LINK_CONFLICT',
+			);
+			expect((await store.lookUp(syncId, 'erp', ['e1'])).size).toBe(1);
+		});
+
+		it('merges a partial update over the stored base and remembers the hash of the merged base', async () => {
+			const syncId = newSync();
+			await store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', writtenHash: 'w1', base: { id: 'e1', name: 'Ada', phone: '1', city: 'London' } }] }]);
+			const [result] = await store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', basePatch: { id: 'e1', phone: '2' } }] }]);
+
+			const merged = { id: 'e1', name: 'Ada', phone: '2', city: 'London' };
+			expect(result.changed).toBe(true);
+			const state = (await store.lookUp(syncId, 'erp', ['e1'])).get('e1')!.systems.erp;
+			expect(state).toMatchObject({ base: merged, writtenHash: hashValue(merged), seenHash: hashValue(merged) });
+			const [again] = await store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', basePatch: { id: 'e1', phone: '2' } }] }]);
+			expect(again.changed).toBe(false);
+		});
+
+		it("takes the system's own edits read in this run into the merged base, and drops fields it no longer has", async () => {
+			const syncId = newSync();
+			await store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', base: { name: 'Ada', phone: '1', city: 'London', fax: '0' } }] }]);
+			await store.commit(syncId, [
+				{
+					sides: [
+						{
+							system: 'erp',
+							key: 'e1',
+							basePatch: { phone: '2' },
+							observed: { id: 'e1', name: 'Ada', phone: '1', city: 'Paris', updated_at: 'now' },
+						},
+					],
+				},
+			]);
+
+			const merged = { name: 'Ada', phone: '2', city: 'Paris' };
+			expect((await store.lookUp(syncId, 'erp', ['e1'])).get('e1')!.systems.erp).toMatchObject({ base: merged, writtenHash: hashValue(merged) });
+		});
+
+		it('refuses a base patch that comes with a base or a hash', async () => {
+			const syncId = newSync();
+			await expectSyncError(
+				store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', basePatch: { phone: '2' }, base: { phone: '2' } }] }]),
+				'INVALID_INPUT',
+			);
+			await expectSyncError(
+				store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', basePatch: { phone: '2' }, writtenHash: 'w' }] }]),
+				'INVALID_INPUT',
+			);
 		});
 
 		it('refuses sides that link two different entities together', async () => {

@@ -17,6 +17,8 @@ export const FIXTURE_TYPES = {
 	credentialEcho: fixtureNodeType('credentialEcho'),
 	/** Increments `runs` in the workflow's global static data. */
 	staticCounter: fixtureNodeType('staticCounter'),
+	/** Emits the items of its three inputs one after another, like n8n's Merge node in Append mode. */
+	append: fixtureNodeType('append'),
 } as const;
 
 export const START_NODE_NAME = 'Start';

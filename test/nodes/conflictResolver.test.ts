@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 import type { IDataObject, INodeExecutionData, IPinData } from 'n8n-workflow';
 
+import { configuredOutputs } from '../../nodes/ConflictResolver/helpers/outputs';
+
 import {
 	FIXTURE_TYPES,
 	connect,
@@ -265,6 +267,57 @@ describe('Conflict Resolver node', () => {
 			const result = await runResolver({ store, crm: [hidden] });
 
 			expect(result.json('Resolver', OUT.applyToY)).toEqual([{ id: 'E1', ...ada, city: 'Bath' }]);
+		});
+	});
+
+	describe('Split by Operation', () => {
+		const SPLIT = { createInY: 0, updateInY: 1, deleteInY: 2, createInX: 3, updateInX: 4, deleteInX: 5, review: 6, noChange: 7 } as const;
+
+		it('names its outputs in a fixed order: the three ops for Y, then for X, then Needs Review and No Change', () => {
+			const names = (splitByOperation?: boolean) => configuredOutputs({ splitByOperation }).map((output) => output.displayName);
+			expect(names(true)).toEqual(['Create in Y', 'Update in Y', 'Delete in Y', 'Create in X', 'Update in X', 'Delete in X', 'Needs Review', 'No Change']);
+			expect(names()).toEqual(['Apply to Y', 'Apply to X', 'Needs Review', 'No Change']);
+		});
+
+		it('sends each op to the output a write node doing that op listens on', async () => {
+			const store = freshStore();
+			const person = (name: string) => ({ name, email: `${name.toLowerCase()}@example.com`, phone: '1', city: 'Rome' });
+			await seedSynced(store, ['Ada', 'Bea', 'Cy', 'Di', 'Eve'].map((name, n) => ({ crm: `c${n}`, erp: `E${n}`, record: person(name) })));
+
+			const result = await runResolver({
+				store,
+				parameters: { splitByOperation: true },
+				crm: [
+					crmChange('c9', person('New'), 'create'),
+					crmChange('c0', { ...person('Ada'), phone: '2' }, 'update', 'E0'),
+					crmChange('c1', {}, 'delete', 'E1'),
+					crmChange('c4', person('Eve')),
+				],
+				erp: [erpChange('E9', person('Fay'), 'create'), erpChange('E2', { ...person('Cy'), city: 'Oslo' }), erpChange('E3', {}, 'delete')],
+			});
+
+			expect(result.status).toBe('success');
+			const opsAt = (output: number) => result.output('Resolver', output).map((item) => hiddenMeta(item).target);
+			expect(opsAt(SPLIT.createInY)).toEqual([{ system: 'erp', key: null, op: 'create' }]);
+			expect(opsAt(SPLIT.updateInY)).toEqual([{ system: 'erp', key: 'E0', op: 'update' }]);
+			expect(opsAt(SPLIT.deleteInY)).toEqual([{ system: 'erp', key: 'E1', op: 'delete' }]);
+			expect(opsAt(SPLIT.createInX)).toEqual([{ system: 'crm', key: null, op: 'create' }]);
+			expect(opsAt(SPLIT.updateInX)).toEqual([{ system: 'crm', key: 'c2', op: 'update' }]);
+			expect(opsAt(SPLIT.deleteInX)).toEqual([{ system: 'crm', key: 'c3', op: 'delete' }]);
+			expect(result.output('Resolver', SPLIT.review)).toEqual([]);
+			expect(syncOf(result.json('Resolver', SPLIT.noChange)[0])).toMatchObject({ key: 'c4', reason: 'unchanged' });
+			expect(result.json('Resolver', SPLIT.createInY)).toEqual([person('New')]);
+		});
+
+		it("carries each change's cursor on to the write, for Set Cursor after Commit", async () => {
+			const store = freshStore();
+			await seedSynced(store, [{ crm: 'c1', erp: 'E1', record: ada }]);
+			const change = crmChange('c1', { ...ada, phone: '5' });
+			(change._sync as IDataObject).cursor = '2030-01-01T10:00:00.000Z';
+
+			const result = await runResolver({ store, parameters: { splitByOperation: true }, crm: [change] });
+
+			expect(hiddenMeta(result.output('Resolver', SPLIT.updateInY)[0]).cursor).toBe('2030-01-01T10:00:00.000Z');
 		});
 	});
 

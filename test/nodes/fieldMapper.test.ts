@@ -1,5 +1,6 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { configuredOutputs } from '../../nodes/FieldMapper/helpers/outputs';
 import { FIXTURE_TYPES, packageNodeType, runChain, vmModulesEnabled, type NodeSpec } from '../harness';
 
 const MAPPER = packageNodeType('fieldMapper');
@@ -206,12 +207,15 @@ describe('Field Mapper node', () => {
 
 		it('shows the metadata in JSON when asked, and passes unchanged records on with op none and no target', async () => {
 			const result = await runChain([mapper('Map', { rules, metadataPlacement: 'json' })], {
-				input: [{ email: 'same@b.c', _sync: syncMeta('c3', 'none', { reason: 'unchanged', target: { system: 'erp', key: 'old', op: 'update' } }) }],
+				input: [{ email: 'same@b.c', _sync: syncMeta('c3', 'none', { reason: 'unchanged', keys: { crm: 'c3', erp: 'e3' } }) }],
 			});
 
 			const [item] = result.output('Map', 0);
 			expect(item.binary).toBeUndefined();
-			expect(item.json).toEqual({ mail: 'same@b.c', _sync: { syncId: 'contacts', system: 'crm', key: 'c3', op: 'none', reason: 'unchanged', hash: 'h-c3', sourceFields: ['email', 'address.city'] } });
+			expect(item.json).toEqual({
+				mail: 'same@b.c',
+				_sync: { syncId: 'contacts', system: 'crm', key: 'c3', op: 'none', reason: 'unchanged', hash: 'h-c3', keys: { crm: 'c3', erp: 'e3' }, sourceFields: ['email', 'address.city'] },
+			});
 		});
 
 		it('finds hidden metadata from an upstream node, even after a node that dropped the binary', async () => {
@@ -275,6 +279,98 @@ describe('Field Mapper node', () => {
 					message: 'The record comes from "erp", but this node maps from "crm". Set "Direction" to the other way round.',
 				},
 			]);
+		});
+	});
+
+	describe('writes decided by the Conflict Resolver', () => {
+		const rules = uiRules({ source: 'email', target: 'mail' }, { source: 'name', target: 'full_name', required: true });
+		/** Maps ERP records back into the CRM, as after the Resolver's Apply to X output. */
+		const backToCrm = (parameters: IDataObject = {}) => mapper('Map Back', { rules, direction: 'bToA', ...parameters });
+
+		it("keeps the Resolver's target, op and key, even when the metadata names the change's origin in the CRM", async () => {
+			const result = await runChain([backToCrm({ options: { targetKeyField: 'objectId' } })], {
+				input: [
+					// Both sides changed: the update of the CRM names the CRM's own change.
+					{ mail: 'a@b.c', full_name: 'Ada', _sync: syncMeta('c1', 'update', { keys: { crm: 'c1', erp: 'E1' }, target: { system: 'crm', key: 'c1', op: 'update' } }) },
+					// Deleted in the CRM, changed in the ERP: the record is created again, though the ERP's change was an update.
+					{
+						mail: 'g@b.c',
+						full_name: 'Grace',
+						_sync: { ...syncMeta('E2', 'update', { keys: { erp: 'E2' }, replacesKey: 'c2', cursor: '2030-01-01T00:00:00.000Z' }), system: 'erp', target: { system: 'crm', key: null, op: 'create' } },
+					},
+				],
+			});
+
+			expect(result.output('Map Back', 1)).toEqual([]);
+			const [update, create] = result.output('Map Back', 0);
+			expect(update.json).toEqual({ email: 'a@b.c', name: 'Ada', objectId: 'c1' });
+			expect(decodedMeta(update)).toMatchObject({ system: 'crm', key: 'c1', target: { system: 'crm', key: 'c1', op: 'update' } });
+			// The source fields describe the record the metadata names, which is not this one.
+			expect(decodedMeta(update).sourceFields).toBeUndefined();
+			expect(create.json).toEqual({ email: 'g@b.c', name: 'Grace' });
+			expect(decodedMeta(create)).toMatchObject({
+				system: 'erp',
+				key: 'E2',
+				op: 'update',
+				target: { system: 'crm', key: null, op: 'create' },
+				replacesKey: 'c2',
+				cursor: '2030-01-01T00:00:00.000Z',
+				sourceFields: ['mail', 'full_name'],
+			});
+		});
+
+		it('still refuses a record prepared for a write the other way round', async () => {
+			const result = await runChain([mapper('Map', { rules })], {
+				input: [{ mail: 'a@b.c', _sync: syncMeta('c1', 'update', { target: { system: 'crm', key: 'c1', op: 'update' } }) }],
+			});
+
+			expect(result.output('Map', 0)).toEqual([]);
+			expect((result.json('Map', 1)[0].errors as IDataObject[])[0]).toMatchObject({
+				code: 'system',
+				message: 'The record is to be written to "crm", but this node maps from "crm" to "erp". Set "Direction" to the other way round.',
+			});
+		});
+
+		it('maps a partial update without requiring or defaulting the fields it leaves alone', async () => {
+			const withDefault = uiRules({ source: 'email', target: 'mail' }, { source: 'name', target: 'full_name', required: true }, { source: 'status', target: 'state', transforms: [{ type: 'default', value: 'new' }] });
+			const result = await runChain([mapper('Map Back', { rules: withDefault, direction: 'bToA' })], {
+				input: [{ mail: 'new@b.c', _sync: { ...syncMeta('E1', 'update', { keys: { crm: 'c1' }, partial: true }), system: 'erp' } }],
+			});
+
+			expect(result.json('Map Back', 0)).toEqual([{ email: 'new@b.c' }]);
+			expect(decodedMeta(result.output('Map Back', 0)[0])).toMatchObject({ partial: true, target: { system: 'crm', key: 'c1', op: 'update' } });
+		});
+	});
+
+	describe('Split by Operation', () => {
+		it('names its outputs Create, Update, Delete and Invalid, in that order, only for Map', () => {
+			const names = (parameters: Parameters<typeof configuredOutputs>[0]) => configuredOutputs(parameters).map((output) => output.displayName);
+			expect(names({ operation: 'map', splitByOperation: true })).toEqual(['Create', 'Update', 'Delete', 'Invalid']);
+			expect(names({ operation: 'map' })).toEqual(['Mapped', 'Invalid']);
+			expect(names({ operation: 'validate', splitByOperation: true })).toEqual(['Mapped', 'Invalid']);
+		});
+
+		it('sends each write to the output of its op, and a record with nothing to write to Invalid', async () => {
+			const rules = uiRules({ source: 'email', target: 'mail' });
+			const result = await runChain([mapper('Map', { rules, splitByOperation: true, options: { targetKeyField: 'id' } })], {
+				input: [
+					{ email: 'd@b.c', _sync: syncMeta('c4', 'delete', { keys: { erp: 'e4' } }) },
+					{ email: 'a@b.c', _sync: syncMeta('c1', 'create') },
+					{ email: 'u@b.c', _sync: syncMeta('c2', 'update', { keys: { erp: 'e2' } }) },
+					{ email: 'same@b.c', _sync: syncMeta('c3', 'none', { reason: 'unchanged' }) },
+					{ email: 'plain@b.c' },
+				],
+			});
+
+			expect(result.status).toBe('success');
+			expect(result.output('Map', 0).map((item) => [item.json, item.pairedItem])).toEqual([[{ mail: 'a@b.c' }, { item: 1 }]]);
+			expect(result.output('Map', 1).map((item) => [item.json, item.pairedItem])).toEqual([[{ mail: 'u@b.c', id: 'e2' }, { item: 2 }]]);
+			expect(result.output('Map', 2).map((item) => [item.json, item.pairedItem])).toEqual([[{ mail: 'd@b.c', id: 'e4' }, { item: 0 }]]);
+			// The write nodes never see metadata; it rides along hidden.
+			expect(decodedMeta(result.output('Map', 2)[0]).target).toEqual({ system: 'erp', key: 'e4', op: 'delete' });
+			const invalid = result.json('Map', 3);
+			expect(invalid.map((item) => (item.errors as IDataObject[])[0].code)).toEqual(['operation', 'operation']);
+			expect(invalid.map((item) => item.email)).toEqual(['same@b.c', 'plain@b.c']);
 		});
 	});
 
@@ -367,6 +463,13 @@ describe('Field Mapper node', () => {
 				expect.objectContaining({ name: 'x', error: expect.stringContaining('The mapping rules have a problem'), description: expect.any(String) }),
 				expect.objectContaining({ name: 'y', error: expect.stringContaining('The mapping rules have a problem') }),
 			]);
+		});
+
+		it('with Continue On Fail and Split by Operation, still sends the items to Invalid, the last output', async () => {
+			const result = await runChain([mapper('Map', { rules: hostile, splitByOperation: true }, { continueOnFail: true })], { input: [{ name: 'x' }] });
+
+			expect([0, 1, 2].map((output) => result.output('Map', output))).toEqual([[], [], []]);
+			expect(result.json('Map', 3)).toEqual([expect.objectContaining({ name: 'x', error: expect.stringContaining('The mapping rules have a problem') })]);
 		});
 
 		it('asks for both system names', async () => {

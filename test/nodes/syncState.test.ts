@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
 
 import { SyncState } from '../../nodes/SyncState/SyncState.node';
+import { hashValue } from '../../nodes/engine/hash';
 
 import { endPostgresPools } from '../../nodes/engine/store/postgres';
 import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, type NodeSpec } from '../harness';
@@ -246,6 +247,49 @@ describe('Sync State node', () => {
 			const [created, updated] = result.json('Commit');
 			expect(created.error).toBe('The write node\'s output has no "objectId" field, so the new record cannot be linked');
 			expect(((updated._sync as IDataObject).target as IDataObject).key).toBe('erp-2');
+		});
+
+		it('merges a partial update over the last synced version, and remembers the hash its echo will have', async () => {
+			const store = freshBuiltinStore();
+			await runChain(
+				[{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: assignErpId }, state('Commit', store, 'commit')],
+				{ input: [crmChange('c1', 'ada@example.com')] },
+			);
+			const partial = crmChange('c1', 'ada@example.com', 'update', 'erp-ada@example.com');
+			const update = { phone: '555', id: 'erp-ada@example.com', _sync: { ...(partial._sync as IDataObject), partial: true } };
+
+			const result = await runChain([{ name: 'Write', type: FIXTURE_TYPES.failWriter }, state('Commit', store, 'commit')], { input: [update] });
+
+			expect(result.status).toBe('success');
+			const [ada] = await lookUp(store, 'erp', ['erp-ada@example.com']);
+			const erp = (ada.records as Record<string, IDataObject>).erp;
+			const merged = { email: 'ada@example.com', name: 'ada', id: 'erp-ada@example.com', phone: '555' };
+			expect(erp.base).toEqual(merged);
+			expect(erp.writtenHash).toBe(hashValue(merged));
+		});
+
+		it('relinks a record created again after a delete to its new key, and still refuses a second live key otherwise', async () => {
+			const store = freshBuiltinStore();
+			await runChain(
+				[{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: { assignId: 'erp-1' } }, state('Commit', store, 'commit')],
+				{ input: [crmChange('c1', 'ada@example.com')] },
+			);
+			const recreate = (replacesKey?: string) => {
+				const change = crmChange('c1', 'ada@example.com', 'create');
+				return { ...change, _sync: { ...(change._sync as IDataObject), op: 'update', ...(replacesKey ? { replacesKey } : {}) } };
+			};
+			const commitCreate = async (item: IDataObject, id: string) =>
+				await runChain([{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: { assignId: id } }, state('Commit', store, 'commit')], { input: [item] });
+
+			const duplicate = await commitCreate(recreate(), 'erp-2');
+			expect(duplicate.status).toBe('error');
+			expect(duplicate.error?.message).toContain('already has key "erp-1" in system "erp"');
+
+			const recreated = await commitCreate(recreate('erp-1'), 'erp-3');
+			expect(recreated.status).toBe('success');
+			const [ada] = await lookUp(store, 'crm', ['c1']);
+			expect(ada.keys).toEqual({ crm: 'c1', erp: 'erp-3' });
+			expect((await lookUp(store, 'erp', ['erp-1']))[0].linked).toBe(false);
 		});
 
 		it('tombstones both sides of a propagated delete', async () => {

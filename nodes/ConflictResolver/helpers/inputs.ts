@@ -78,7 +78,7 @@ export async function readChangesFromX(
 			const timestampPath = settings.timestampFields.x;
 			let changedAt = changeTime(record, timestampPath);
 			// The mapping may have dropped the time field: read it from the record as X's detector saw it.
-			if (changedAt === undefined && timestampPath) changedAt = changeTime(resolveDetectedRecord(ctx, index), timestampPath);
+			if (changedAt === undefined && timestampPath) changedAt = changeTime((await resolveDetectedRecord(ctx, index, systems.x))?.record, timestampPath);
 			changes.push({
 				index,
 				key,
@@ -86,6 +86,7 @@ export async function readChangesFromX(
 				record,
 				...(meta.hash !== undefined ? { hash: meta.hash } : {}),
 				...(meta.sourceFields ? { sourceFields: meta.sourceFields } : {}),
+				...(meta.cursor !== undefined ? { cursor: meta.cursor } : {}),
 				...(timestampPath ? { changedAt: changedAt ?? null } : {}),
 			});
 		} catch (error) {
@@ -143,6 +144,7 @@ export async function readChangesFromY(
 				record,
 				...(resolved?.meta.hash !== undefined ? { hash: resolved.meta.hash } : {}),
 				...(resolved?.meta.sourceFields ? { sourceFields: resolved.meta.sourceFields } : {}),
+				...(resolved?.meta.cursor !== undefined ? { cursor: resolved.meta.cursor } : {}),
 				...(timestampPath ? { changedAt: changeTime(record, timestampPath) ?? null } : {}),
 			});
 		} catch (error) {

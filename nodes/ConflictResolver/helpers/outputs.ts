@@ -3,10 +3,44 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemDat
 import type { ResolvedItem, ResolveResult, ResolverOutput, Side } from '../../engine/resolver';
 import type { SyncMeta } from '../../engine/types';
 import { errorJson, toNodeError } from '../../shared/errors';
+import { splitByOperation } from '../../shared/operations';
 import { withSyncMeta } from '../../shared/syncMeta';
 import type { InputFailure } from './inputs';
 
-/** Output order, as named in the node's description. */
+/**
+ * The node's outputs, in a fixed order:
+ * - by default: Apply to Y, Apply to X, Needs Review, No Change;
+ * - with "Split by Operation": Create in Y, Update in Y, Delete in Y, Create in X, Update in X,
+ *   Delete in X, Needs Review, No Change (each Apply output split in the order of
+ *   nodes/shared/operations.ts, SPLIT_OPS).
+ */
+export type ResolverOutputName =
+	| 'Apply to Y'
+	| 'Apply to X'
+	| 'Create in Y'
+	| 'Update in Y'
+	| 'Delete in Y'
+	| 'Create in X'
+	| 'Update in X'
+	| 'Delete in X'
+	| 'Needs Review'
+	| 'No Change';
+
+/**
+ * n8n evaluates this in the editor and in the engine as the text of an expression, so it must be
+ * self-contained: no imports, no helpers from outside its body.
+ */
+export function configuredOutputs(parameters: { splitByOperation?: boolean }): Array<{ type: 'main'; displayName: ResolverOutputName }> {
+	const names: ResolverOutputName[] =
+		parameters.splitByOperation === true
+			? ['Create in Y', 'Update in Y', 'Delete in Y', 'Create in X', 'Update in X', 'Delete in X', 'Needs Review', 'No Change']
+			: ['Apply to Y', 'Apply to X', 'Needs Review', 'No Change'];
+	return names.map((displayName) => ({ type: 'main', displayName }));
+}
+
+export const OUTPUTS_EXPRESSION = `={{(${configuredOutputs.toString()})($parameter)}}` as const;
+
+/** Where each kind of item goes without Split by Operation; with it, buildOutputs splits both Apply outputs in three. */
 export const OUTPUT_INDEX: Record<ResolverOutput, number> = { applyToY: 0, applyToX: 1, review: 2, noChange: 3 };
 
 function pairedItemsOf(from: Record<Side, number[]>): IPairedItemData | IPairedItemData[] {
@@ -40,6 +74,7 @@ export function buildOutputs(
 	inputs: [INodeExecutionData[], INodeExecutionData[]],
 	result: ResolveResult,
 	inputFailures: InputFailure[],
+	split: boolean,
 ): INodeExecutionData[][] {
 	const outputs: INodeExecutionData[][] = [[], [], [], []];
 	const review = outputs[OUTPUT_INDEX.review];
@@ -50,6 +85,22 @@ export function buildOutputs(
 		const item = failureItem(ctx, failure.error, input, index, recordOf(input, index));
 		review.push({ ...item, pairedItem: pairedItemsOf(failure.from) });
 	}
-	for (const item of result.items) outputs[OUTPUT_INDEX[item.output]].push(toItem(ctx, item));
-	return outputs;
+	if (!split) {
+		for (const item of result.items) outputs[OUTPUT_INDEX[item.output]].push(toItem(ctx, item));
+		return outputs;
+	}
+	const apply: Record<'applyToY' | 'applyToX', ResolvedItem[]> = { applyToY: [], applyToX: [] };
+	for (const item of result.items) {
+		if (item.output === 'applyToY' || item.output === 'applyToX') apply[item.output].push(item);
+		else outputs[OUTPUT_INDEX[item.output]].push(toItem(ctx, item));
+	}
+	// Every Apply item has a target: it is what the Apply outputs are for.
+	const opOf = (item: ResolvedItem) => item.meta.target!.op;
+	const toItems = (lists: ResolvedItem[][]) => lists.map((list) => list.map((item) => toItem(ctx, item)));
+	return [
+		...toItems(splitByOperation(apply.applyToY, opOf)),
+		...toItems(splitByOperation(apply.applyToX, opOf)),
+		outputs[OUTPUT_INDEX.review],
+		outputs[OUTPUT_INDEX.noChange],
+	];
 }

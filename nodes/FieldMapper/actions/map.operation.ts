@@ -1,10 +1,11 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { compileSetter, createMapper, parsePath, PathError, type FieldError, type Mapper, type Setter } from '../../engine/mapper';
-import type { JsonObject, JsonValue, SyncMeta } from '../../engine/types';
+import type { JsonObject, JsonValue, SyncMeta, SyncOp } from '../../engine/types';
 import { metadataPlacementProperty } from '../../shared/descriptions';
 import { toNodeError } from '../../shared/errors';
 import { failedItem } from '../../shared/items';
+import { splitByOperation, writeOpOf } from '../../shared/operations';
 import { cleanRecord, resolveSyncMeta, withSyncMeta, type MetadataPlacement } from '../../shared/syncMeta';
 import { itemEvaluator, loadRules, readSystems, type Systems } from '../helpers/rules';
 import { forOperations } from '../helpers/utils';
@@ -13,6 +14,23 @@ export const description: INodeProperties[] = forOperations(
 	['map'],
 	[
 		metadataPlacementProperty,
+		{
+			displayName: 'Split by Operation',
+			name: 'splitByOperation',
+			type: 'boolean',
+			default: false,
+			noDataExpression: true,
+			description:
+				'Whether to send creates, updates and deletes to their own outputs (Create, Update, Delete; Invalid stays last), so that each feeds a write node doing that one operation, e.g. Postgres Insert, Update and Delete, or HTTP POST, PUT and DELETE',
+		},
+		{
+			displayName:
+				'Outputs: 1 Create, 2 Update, 3 Delete, 4 Invalid. A record without an operation (unchanged, or without sync metadata) goes to Invalid, since it has nothing to write.',
+			name: 'splitNotice',
+			type: 'notice',
+			default: '',
+			displayOptions: { show: { splitByOperation: [true] } },
+		},
 		{
 			displayName: 'Options',
 			name: 'options',
@@ -42,8 +60,8 @@ export const description: INodeProperties[] = forOperations(
 	],
 );
 
-/** An error on the Invalid output; besides the mapping's own, the node adds system and target-key checks. */
-type InvalidReason = Omit<FieldError, 'code'> & { code: FieldError['code'] | 'system' | 'targetKey' };
+/** An error on the Invalid output; besides the mapping's own, the node adds system, target-key and operation checks. */
+type InvalidReason = Omit<FieldError, 'code'> & { code: FieldError['code'] | 'system' | 'targetKey' | 'operation' };
 
 interface MapSettings {
 	systems: Systems;
@@ -51,6 +69,7 @@ interface MapSettings {
 	placement: MetadataPlacement;
 	targetKeyField: string;
 	writeTargetKey: Setter | null;
+	splitByOperation: boolean;
 }
 
 function readSettings(ctx: IExecuteFunctions): MapSettings {
@@ -69,56 +88,110 @@ function readSettings(ctx: IExecuteFunctions): MapSettings {
 			});
 		}
 	}
-	return { systems, mapper, placement: ctx.getNodeParameter('metadataPlacement', 0, 'hidden') as MetadataPlacement, targetKeyField, writeTargetKey };
+	return {
+		systems,
+		mapper,
+		placement: ctx.getNodeParameter('metadataPlacement', 0, 'hidden') as MetadataPlacement,
+		targetKeyField,
+		writeTargetKey,
+		splitByOperation: ctx.getNodeParameter('splitByOperation', 0, false) as boolean,
+	};
 }
 
-function targetKeyOf(meta: SyncMeta, targetSystem: string): string | null {
-	return meta.keys?.[targetSystem] ?? (meta.target?.system === targetSystem ? meta.target.key : null);
+type Target = NonNullable<SyncMeta['target']>;
+
+/**
+ * The write this record is for. A target in this mapper's target system set upstream (e.g. by the
+ * Conflict Resolver: a create that brings a deleted record back, an update of the other side) is
+ * kept as it is: its op and key are decided, and may differ from the op of the change the
+ * metadata names. Otherwise the target follows the change; an unchanged record gets none, so
+ * Commit records no write.
+ */
+function targetOf(meta: SyncMeta, systems: Systems): Target | undefined {
+	if (meta.target?.system === systems.target) return meta.target;
+	if (meta.op === 'none') return undefined;
+	const key = meta.keys?.[systems.target] ?? null;
+	return { system: systems.target, key, op: meta.op };
 }
 
 /** The metadata for the write: the target and its key, and the source fields the rules read (Commit keeps only those). */
-function mappedMeta(meta: SyncMeta, settings: MapSettings, record: JsonObject): SyncMeta {
+function mappedMeta(meta: SyncMeta, settings: MapSettings, record: JsonObject, target: Target | undefined): SyncMeta {
 	const { target: _previous, ...rest } = meta;
-	const next: SyncMeta = { ...rest, sourceFields: settings.mapper.readFields(record) };
-	// An unchanged record gets no target: nothing is to be applied, and Commit must not record a write.
-	if (meta.op !== 'none') next.target = { system: settings.systems.target, key: targetKeyOf(meta, settings.systems.target), op: meta.op };
+	const next: SyncMeta = { ...rest };
+	// The source fields describe the record the metadata names; only then is this record that one.
+	if (meta.system === settings.systems.source) next.sourceFields = settings.mapper.readFields(record);
+	if (target) next.target = target;
 	return next;
 }
 
-function mapItem(settings: MapSettings, record: JsonObject, meta: SyncMeta | undefined, itemIndex: number): { record: JsonObject; reasons: InvalidReason[] } {
-	const { systems } = settings;
-	if (meta && meta.system !== systems.source) {
-		const hint = meta.system === systems.target ? ' Set "Direction" to the other way round.' : '';
+/** Why a record does not belong in this direction, or null when it does. */
+function directionProblem(meta: SyncMeta, systems: Systems): InvalidReason | null {
+	const rule = `${systems.source} → ${systems.target}`;
+	// A write prepared for the source system holds a record in the target's schema.
+	if (meta.target?.system === systems.source) {
 		return {
-			record,
-			reasons: [
-				{
-					field: '_sync.system',
-					value: meta.system,
-					rule: `${systems.source} → ${systems.target}`,
-					code: 'system',
-					message: `The record comes from "${meta.system}", but this node maps from "${systems.source}".${hint}`,
-				},
-			],
+			field: '_sync.target.system',
+			value: meta.target.system,
+			rule,
+			code: 'system',
+			message: `The record is to be written to "${meta.target.system}", but this node maps from "${systems.source}" to "${systems.target}". Set "Direction" to the other way round.`,
 		};
 	}
-	const result = settings.mapper.map(record, itemIndex, { skipRequired: meta?.op === 'delete' });
+	// The metadata may name the change's origin in the target system when the write was decided upstream.
+	if (meta.system === systems.source || meta.target?.system === systems.target) return null;
+	const hint = meta.system === systems.target ? ' Set "Direction" to the other way round.' : '';
+	return {
+		field: '_sync.system',
+		value: meta.system,
+		rule,
+		code: 'system',
+		message: `The record comes from "${meta.system}", but this node maps from "${systems.source}".${hint}`,
+	};
+}
+
+interface MappedItem {
+	record: JsonObject;
+	reasons: InvalidReason[];
+	target?: Target;
+}
+
+function mapItem(settings: MapSettings, record: JsonObject, meta: SyncMeta | undefined, itemIndex: number): MappedItem {
+	const { systems } = settings;
+	const problem = meta ? directionProblem(meta, systems) : null;
+	if (problem) return { record, reasons: [problem] };
+	const target = meta ? targetOf(meta, systems) : undefined;
+	const op = target?.op;
+	// A partial update maps only the fields it holds: a default or a computed value must not overwrite a field it leaves alone.
+	const result = settings.mapper.map(record, itemIndex, { skipRequired: op === 'delete', partial: meta?.partial === true });
 	const reasons: InvalidReason[] = result.errors ? [...result.errors] : [];
-	if (settings.writeTargetKey && meta && (meta.op === 'update' || meta.op === 'delete')) {
-		const key = targetKeyOf(meta, systems.target);
+	if (settings.writeTargetKey && (op === 'update' || op === 'delete')) {
+		const key = target?.key ?? null;
 		if (key === null) {
 			reasons.push({
 				field: settings.targetKeyField,
 				value: null,
 				rule: 'Put Target Key In Field',
 				code: 'targetKey',
-				message: `This ${meta.op} has no key in "${systems.target}", so the write cannot address the record. Link the records first (Sync State > Link), or let a Conflict Resolver pair them.`,
+				message: `This ${op} has no key in "${systems.target}", so the write cannot address the record. Link the records first (Sync State > Link), or let a Conflict Resolver pair them.`,
 			});
 		} else {
 			settings.writeTargetKey(result.record, key);
 		}
 	}
-	return { record: result.record, reasons };
+	return { record: result.record, reasons, ...(target ? { target } : {}) };
+}
+
+/** With Split by Operation, a record that has nothing to write has no output of its own. */
+function noOperationReason(meta: SyncMeta | undefined): InvalidReason {
+	return {
+		field: '_sync.op',
+		value: meta?.op ?? null,
+		rule: 'Split by Operation',
+		code: 'operation',
+		message: meta
+			? 'The record is unchanged (op "none"): there is nothing to write, so no operation output takes it.'
+			: 'The record has no sync metadata, so its operation is unknown. Connect this node after a Change Detector or a Conflict Resolver, or turn off "Split by Operation".',
+	};
 }
 
 function invalidItem(record: JsonObject, meta: SyncMeta | undefined, reasons: InvalidReason[], itemIndex: number): INodeExecutionData {
@@ -135,27 +208,34 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	} catch (error) {
 		// Rules that cannot run fail the node; with Continue On Fail every item goes to Invalid with the reason.
 		if (!this.continueOnFail()) throw toNodeError(this.getNode(), error);
-		return [[], items.map((_item, itemIndex) => failedItem(this, error, itemIndex))];
+		const split = this.getNodeParameter('splitByOperation', 0, false) === true;
+		return [...(split ? [[], [], []] : [[]]), items.map((_item, itemIndex) => failedItem(this, error, itemIndex))];
 	}
 
-	const mapped: INodeExecutionData[] = [];
+	const mapped: Array<{ item: INodeExecutionData; op: SyncOp | undefined }> = [];
 	const invalid: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const item = items[itemIndex];
 			const source = cleanRecord(item.json);
 			const meta = (await resolveSyncMeta(this, itemIndex, item))?.meta;
-			const { record, reasons } = mapItem(settings, source, meta, itemIndex);
+			const { record, reasons, target } = mapItem(settings, source, meta, itemIndex);
+			const nextMeta = meta ? mappedMeta(meta, settings, source, target) : undefined;
+			const op = writeOpOf(nextMeta);
+			if (reasons.length === 0 && settings.splitByOperation && op === undefined) reasons.push(noOperationReason(meta));
 			if (reasons.length > 0) {
 				invalid.push(invalidItem(source, meta, reasons, itemIndex));
-			} else if (meta) {
-				mapped.push(withSyncMeta(this, record, mappedMeta(meta, settings, source), settings.placement, { item: itemIndex }));
+			} else if (nextMeta) {
+				mapped.push({ item: withSyncMeta(this, record, nextMeta, settings.placement, { item: itemIndex }), op });
 			} else {
-				mapped.push({ json: record, pairedItem: { item: itemIndex } });
+				mapped.push({ item: { json: record, pairedItem: { item: itemIndex } }, op });
 			}
 		} catch (error) {
 			invalid.push(failedItem(this, error, itemIndex));
 		}
 	}
-	return [mapped, invalid];
+	if (!settings.splitByOperation) return [mapped.map((entry) => entry.item), invalid];
+	// Every entry has an op here: those without one went to Invalid above.
+	const byOp = splitByOperation(mapped, (entry) => entry.op!);
+	return [...byOp.map((list) => list.map((entry) => entry.item)), invalid];
 }

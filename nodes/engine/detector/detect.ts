@@ -61,8 +61,8 @@ export interface DetectorInput {
 	intent?: RecordIntent;
 }
 
-/** The sync metadata a detected change carries; `cursor` is where the next incremental read starts. */
-export type DetectorMeta = SyncMeta & { cursor?: string };
+/** The sync metadata a detected change carries (`cursor` is where the next incremental read starts). */
+export type DetectorMeta = SyncMeta;
 
 export type NoChangeReason = 'echo' | 'unchanged' | 'notLinked' | 'alreadyDeleted' | 'ignored' | 'settling';
 

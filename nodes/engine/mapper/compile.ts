@@ -44,6 +44,12 @@ export interface MapperOptions {
 export interface MapOptions {
 	/** Leave out the required checks, e.g. for a delete, where only the key matters. */
 	skipRequired?: boolean;
+	/**
+	 * The record is a partial update: it holds only the fields that change. A rule whose source
+	 * field is absent, or that has no source field, is left out, so neither a default nor a
+	 * computed value overwrites a field the update leaves alone.
+	 */
+	partial?: boolean;
 	/** Collect notes for Validate. */
 	notes?: MappingNote[];
 }
@@ -153,6 +159,7 @@ export function compileMapper(ruleSet: RuleSet, options: MapperOptions): { mappe
 		const source = record as Record<string, unknown>;
 		const notes = mapOptions?.notes;
 		const skipRequired = mapOptions?.skipRequired === true;
+		const partial = mapOptions?.partial === true;
 		state.record = source;
 		state.itemIndex = itemIndex;
 		let out: Record<string, unknown> = { ...template };
@@ -160,6 +167,10 @@ export function compileMapper(ruleSet: RuleSet, options: MapperOptions): { mappe
 		let incomplete = false;
 		for (const { rule, read, write, steps } of compiled) {
 			let value = read ? read(source) : undefined;
+			if (partial && value === undefined) {
+				incomplete = true;
+				continue;
+			}
 			if (notes) {
 				if (read && value === undefined) notes.push({ ruleNumber: rule.number, rule: rule.label, field: rule.sourceText, code: 'missingSource', value: null });
 				state.onValueMapMiss = (missed) => notes.push({ ruleNumber: rule.number, rule: rule.label, field: rule.sourceText, code: 'notInValueMap', value: asJson(missed) });

@@ -60,6 +60,11 @@ function withoutKey(keys: Record<string, string> | undefined, system: string): R
 	return rest;
 }
 
+/** The cursor of the change an item names, so Set Cursor after Commit can read it from `_sync.cursor`. */
+function cursorOf(change: SideChange | undefined): Pick<SyncMeta, 'cursor'> {
+	return change?.cursor !== undefined ? { cursor: change.cursor } : {};
+}
+
 function indexesOf(group: Group): Record<Side, number[]> {
 	return { x: group.x.map((change) => change.index), y: group.y.map((change) => change.index) };
 }
@@ -126,7 +131,7 @@ class ResolveContext {
 		const { reason, candidates } = group.ambiguous!;
 		return this.reviewItem(
 			first.record,
-			{ system: this.options.systems[side], key: first.key, op: first.op, reason: 'ambiguous match' },
+			{ system: this.options.systems[side], key: first.key, op: first.op, reason: 'ambiguous match', ...cursorOf(first) },
 			{ [WHOLE_RECORD]: { winner: 'none', strategy: 'match', reason } },
 			{ reason, conflictingFields: [], x: group.x[0]?.record ?? null, y: group.y[0]?.record ?? null, base: null, candidates },
 			from,
@@ -144,7 +149,7 @@ class ResolveContext {
 			const reason = `${system} sent ${changes.length} different versions of record "${changes[0].key}" in one run`;
 			return this.reviewItem(
 				changes[0].record,
-				{ system, key: changes[0].key, op: changes[0].op, reason: 'duplicate' },
+				{ system, key: changes[0].key, op: changes[0].op, reason: 'duplicate', ...cursorOf(changes[0]) },
 				{ [WHOLE_RECORD]: { winner: 'none', strategy: 'manual', reason } },
 				{
 					reason,
@@ -232,7 +237,7 @@ class ResolveContext {
 				out.push(
 					this.reviewItem(
 						otherVersion,
-						{ system: names[deleter], key: change.key, op: 'delete', reason: 'delete held', ...this.linkMeta(s) },
+						{ system: names[deleter], key: change.key, op: 'delete', reason: 'delete held', ...this.linkMeta(s), ...cursorOf(change) },
 						{ [WHOLE_RECORD]: { winner: 'none', strategy: 'deletePolicy', reason } },
 						{ reason, conflictingFields: [], ...this.reviewVersions(s), [deleter]: null },
 						s.from,
@@ -285,7 +290,7 @@ class ResolveContext {
 			out.push(
 				this.reviewItem(
 					incoming.record,
-					{ system: names[s.x ? 'x' : 'y'], key: incoming.key, op: incoming.op, reason: 'conflict', ...this.linkMeta(s) },
+					{ system: names[s.x ? 'x' : 'y'], key: incoming.key, op: incoming.op, reason: 'conflict', ...this.linkMeta(s), ...cursorOf(incoming) },
 					outcome.resolution,
 					{ reason, conflictingFields: outcome.conflicts, ...this.reviewVersions(s, fields.names) },
 					s.from,
@@ -390,6 +395,14 @@ class ResolveContext {
 		if (link.entityId !== undefined) meta.entityId = link.entityId;
 		if (named && source.hash !== undefined) meta.hash = source.hash;
 		if (named && source.sourceFields) meta.sourceFields = source.sourceFields;
+		const cursor = (named ? source : s[target])?.cursor;
+		if (cursor !== undefined) meta.cursor = cursor;
+		// Commit merges a partial record over the last synced base instead of taking it as the base.
+		if (partial && op === 'update') meta.partial = true;
+		// The record comes back where it was deleted while its old key may still be linked: Commit
+		// replaces exactly that key, and any other key there still counts as a duplicate.
+		const replacedKey = s.keys[target];
+		if (op === 'create' && replacedKey !== undefined) meta.replacesKey = replacedKey;
 		return { output: target === 'y' ? 'applyToY' : 'applyToX', record, meta, from: s.from };
 	}
 
@@ -409,6 +422,7 @@ class ResolveContext {
 			op: 'none',
 			reason,
 			...(change.hash !== undefined ? { hash: change.hash } : {}),
+			...cursorOf(change),
 			...this.linkMeta(s),
 			resolution: { ...fieldResolution, [WHOLE_RECORD]: decision },
 		};
@@ -417,7 +431,7 @@ class ResolveContext {
 
 	private reviewItem(
 		record: JsonObject,
-		meta: Pick<SyncMeta, 'system' | 'key' | 'op' | 'reason' | 'entityId' | 'keys'>,
+		meta: Pick<SyncMeta, 'system' | 'key' | 'op' | 'reason' | 'entityId' | 'keys' | 'cursor'>,
 		resolution: Resolution,
 		review: ReviewDetails,
 		from: Record<Side, number[]>,

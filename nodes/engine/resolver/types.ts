@@ -26,6 +26,8 @@ export interface SideChange {
 	sourceFields?: string[];
 	/** When the side last changed the record, in ms since the epoch; null when unknown. */
 	changedAt?: number | null;
+	/** Where the side's next incremental read starts, passed on so Set Cursor can store it after Commit. */
+	cursor?: string;
 }
 
 export type RecordStrategy = 'merge' | 'lastWriteWins' | 'priority' | 'manual';

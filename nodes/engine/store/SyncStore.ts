@@ -41,6 +41,25 @@ export interface CommitSide {
 	base?: JsonObject | null;
 	/** true: tombstone the record; false: clear a tombstone. */
 	deleted?: boolean;
+	/**
+	 * A partial update: the top-level fields it wrote. Instead of `base`, the store merges them over
+	 * the stored base (a field written replaces that field whole, as a partial write does), and sets
+	 * `writtenHash` and `seenHash` to the hash of the merged base, in the same transaction. Give
+	 * neither `base` nor the hashes with it.
+	 */
+	basePatch?: JsonObject;
+	/**
+	 * With `basePatch`: this system's record as read in this run, before the write. The stored
+	 * base's fields first take their values from it (a field it lacks is dropped), so the system's
+	 * own edits since the last sync are part of the merged base.
+	 */
+	observed?: JsonObject;
+	/**
+	 * This key replaces that key of the same system for the entity (a record re-created after a
+	 * delete): the old link is removed in the same transaction, even while it is still live. Any
+	 * other live key of the system still fails with LINK_CONFLICT.
+	 */
+	replacesKey?: string;
 }
 
 /**
@@ -49,7 +68,8 @@ export interface CommitSide {
  * otherwise a new one derived deterministically from the first side.
  * A key is never moved to another entity, and an entity keeps one key per system: a side whose
  * key is linked elsewhere, or that would give the entity a second live key in its system, fails
- * the batch with LINK_CONFLICT. A tombstoned key is replaced by the new key of its system.
+ * the batch with LINK_CONFLICT. A tombstoned key, or the live key a side names in `replacesKey`, is
+ * replaced by the new key of its system.
  */
 export interface CommitInput {
 	entityId?: string;

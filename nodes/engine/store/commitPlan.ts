@@ -1,5 +1,5 @@
 import { SyncError } from '../errors';
-import { canonicalJson } from '../hash';
+import { canonicalJson, hashValue } from '../hash';
 import { entityIdFor } from '../ids';
 import { isDeadLettered, retryDelayMs } from '../retry';
 import type { JsonObject } from '../types';
@@ -176,8 +176,46 @@ function validateCommitInputs(inputs: CommitInput[]): CommitInput[] {
 	if (!Array.isArray(inputs)) {
 		throw new SyncError('INVALID_INPUT', 'Commit expects a list of changes', 'Pass one commit input per item.');
 	}
-	inputs.forEach((input, index) => validateSides(input.sides, index, input.entityId));
+	inputs.forEach((input, index) => {
+		validateSides(input.sides, index, input.entityId);
+		for (const side of input.sides) validateCommitSide(side, index);
+	});
 	return inputs;
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function validateCommitSide(side: CommitSide, index: number): void {
+	const where = `Item ${index}, system "${side.system}"`;
+	if (side.replacesKey !== undefined) requireText(side.replacesKey, `the replaced key of item ${index} in system "${side.system}"`);
+	if (side.observed !== undefined && side.basePatch === undefined) {
+		throw new SyncError('INVALID_INPUT', `${where}: an observed record is only used with a base patch`, 'Pass the observed record together with basePatch, or leave it out.');
+	}
+	if (side.basePatch === undefined) return;
+	if (!isJsonObject(side.basePatch) || (side.observed !== undefined && !isJsonObject(side.observed))) {
+		throw new SyncError('INVALID_INPUT', `${where}: a base patch and an observed record must be objects of fields`, 'Pass the fields the partial update wrote as an object.');
+	}
+	if (side.base !== undefined || side.writtenHash !== undefined || side.seenHash !== undefined || side.deleted === true) {
+		throw new SyncError(
+			'INVALID_INPUT',
+			`${where}: a base patch cannot come with a base, a hash or a delete`,
+			'The store computes the base and its hash from the patch; for a full write pass base and writtenHash instead.',
+		);
+	}
+}
+
+/** The base after a partial update: the stored fields as this system shows them now, with the written fields over them. */
+function patchedBase(stored: JsonObject | null, observed: JsonObject | undefined, patch: JsonObject): JsonObject {
+	const base: JsonObject = {};
+	const known = stored ?? {};
+	for (const field of Object.keys(known)) {
+		if (!observed) base[field] = known[field];
+		else if (Object.prototype.hasOwnProperty.call(observed, field)) base[field] = observed[field];
+	}
+	for (const field of Object.keys(patch)) base[field] = patch[field];
+	return base;
 }
 
 function linkInputsAsSides(inputs: LinkInput[]): LinkageInput[] {
@@ -366,8 +404,9 @@ function applySide(entityId: string, side: CommitSide, inputIndex: number, index
 	if (!current) {
 		const occupant = index.keyInSystem(entityId, side.system);
 		if (occupant) {
-			// A deleted record may be recreated under a new key; a live one would become a duplicate.
-			if (occupant.deletedAt === null) {
+			// A deleted record may be recreated under a new key; a live one would become a duplicate,
+			// unless the side says this key replaces exactly that one.
+			if (occupant.deletedAt === null && occupant.key !== side.replacesKey) {
 				throw new SyncError(
 					'LINK_CONFLICT',
 					`Item ${inputIndex}: entity "${entityId}" already has key "${occupant.key}" in system "${side.system}", so "${side.key}" cannot be linked too`,
@@ -377,13 +416,16 @@ function applySide(entityId: string, side: CommitSide, inputIndex: number, index
 			index.remove(occupant);
 		}
 	}
+	const patched = side.basePatch ? patchedBase(current?.base ?? null, side.observed, side.basePatch) : undefined;
+	// The hash of the merged base is what the echo of this write will hash to.
+	const patchedHash = patched ? hashValue(patched) : undefined;
 	const next: StoredRecord = {
 		entityId,
 		system: side.system,
 		key: side.key,
-		seenHash: pick(side.seenHash, current?.seenHash),
-		writtenHash: pick(side.writtenHash, current?.writtenHash),
-		base: pick(side.base, current?.base),
+		seenHash: pick(patchedHash ?? side.seenHash, current?.seenHash),
+		writtenHash: pick(patchedHash ?? side.writtenHash, current?.writtenHash),
+		base: pick(patched ?? side.base, current?.base),
 		deletedAt:
 			side.deleted === true
 				? (current?.deletedAt ?? nowIso)

@@ -12,7 +12,7 @@ import { hashValue } from '../../../engine/hash';
 import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
-import { resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import { resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type DetectedRecord, type ResolvedMeta } from '../../../shared/syncMeta';
 import { forOperations } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
 
@@ -68,15 +68,36 @@ function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObjec
 	return base;
 }
 
+/** What to remember of the target: what was written, with its hash for echo suppression. */
+function targetSide(meta: SyncMeta, target: NonNullable<SyncMeta['target']>, targetKey: string, record: JsonObject, observed: DetectedRecord | undefined): CommitSide {
+	const side: CommitSide = { system: target.system, key: targetKey };
+	if (target.op === 'delete') return { ...side, writtenHash: null, seenHash: null, base: null, deleted: true };
+	// A create that brings a deleted record back replaces its old key in the same transaction.
+	if (target.op === 'create' && meta.replacesKey) side.replacesKey = meta.replacesKey;
+	// A partial update changed only the fields it sent: the store merges them over the base it holds
+	// (after the target's own edits read in this run) and hashes the merged base, atomically.
+	if (target.op === 'update' && meta.partial === true) {
+		return { ...side, basePatch: record, ...(observed ? { observed: observed.record } : {}), deleted: false };
+	}
+	const writtenHash = hashValue(record);
+	return { ...side, writtenHash, seenHash: writtenHash, base: record, deleted: false };
+}
+
+interface DetectedSides {
+	/** The version of the source record this change carried. */
+	source?: DetectedRecord;
+	/** The target's record as read in this run, when the target changed too. */
+	target?: DetectedRecord;
+}
+
 /**
  * The sides to remember: the record's source (now seen, with the version the change carried as
  * its base) and the target (now written, with what was written as its base).
  */
-function planCommit(meta: SyncMeta, record: JsonObject, detected: JsonObject | undefined, targetKey: string | null): CommitInput {
+function planCommit(meta: SyncMeta, record: JsonObject, detected: DetectedSides, targetKey: string | null): CommitInput {
 	const sides: CommitSide[] = [];
 	const sourceKey = keyText(meta.key);
 	const target = meta.target;
-	const deleting = (target?.op ?? meta.op) === 'delete';
 	if (sourceKey && (!target || target.system !== meta.system)) {
 		sides.push({
 			system: meta.system,
@@ -84,21 +105,11 @@ function planCommit(meta: SyncMeta, record: JsonObject, detected: JsonObject | u
 			...(meta.hash !== undefined ? { seenHash: meta.hash } : {}),
 			// A change seen on this side ends any echo we were expecting from it.
 			...(meta.op !== 'none' ? { writtenHash: null } : {}),
-			...baseOf(target ? sourceBase(meta, detected) : record),
+			...baseOf(target ? sourceBase(meta, detected.source?.record) : record),
 			deleted: meta.op === 'delete',
 		});
 	}
-	if (target && targetKey) {
-		const writtenHash = deleting ? null : hashValue(record);
-		sides.push({
-			system: target.system,
-			key: targetKey,
-			writtenHash,
-			seenHash: writtenHash,
-			base: deleting ? null : record,
-			deleted: deleting,
-		});
-	}
+	if (target && targetKey) sides.push(targetSide(meta, target, targetKey, record, detected.target));
 	return {
 		...(meta.entityId ? { entityId: meta.entityId } : {}),
 		sides,
@@ -172,7 +183,11 @@ export async function execute(
 					},
 				);
 			}
-			const input = planCommit(meta, resolved.record, resolveDetectedRecord(this, itemIndex), targetKey);
+			const detected: DetectedSides = {
+				source: meta.target && meta.target.system !== meta.system ? await resolveDetectedRecord(this, itemIndex, meta.system) : undefined,
+				target: meta.target?.op === 'update' && meta.partial === true ? await resolveDetectedRecord(this, itemIndex, meta.target.system) : undefined,
+			};
+			const input = planCommit(meta, resolved.record, detected, targetKey);
 			if (input.sides.length === 0) {
 				throw new NodeOperationError(this.getNode(), 'The sync metadata names no record key to commit', {
 					itemIndex,
