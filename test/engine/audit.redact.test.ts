@@ -233,7 +233,8 @@ describe('redaction', () => {
 
 		it('never hands out an email address or card number, whatever text is around it', () => {
 			fc.assert(
-				fc.property(fc.emailAddress(), cardNumbers, fc.string(), fc.string(), (email, card, before, after) => {
+				// An address that itself contains the mask character would be found inside its own mask.
+				fc.property(fc.emailAddress().filter((email) => !email.includes('*')), cardNumbers, fc.string(), fc.string(), (email, card, before, after) => {
 					const redacted = patterns.redactText(`${before} ${email} ${after} ${card} ${before}`) ?? '';
 					expect(redacted).not.toContain(email);
 					expect(redacted).not.toContain(card);
