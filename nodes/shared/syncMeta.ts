@@ -1,4 +1,11 @@
-import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IBinaryData,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INode,
+	type INodeExecutionData,
+} from 'n8n-workflow';
 
 import { hashValue } from '../engine/hash';
 import type { JsonObject, SyncMeta } from '../engine/types';
@@ -195,4 +202,13 @@ export async function resolveSyncMeta(
 		if (found) return { meta: found.meta, record: cleanRecord(emitted.json), from: found.from === 'flow' ? 'flow' : 'upstream' };
 	}
 	return undefined;
+}
+
+/** Fails unless the item's metadata belongs to `syncId`: every node of one sync shares it. */
+export function assertSameSync(node: INode, meta: SyncMeta, syncId: string, itemIndex: number): void {
+	if (meta.syncId === syncId) return;
+	throw new NodeOperationError(node, `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
+		itemIndex,
+		description: 'Use the same Sync ID on every node of one sync.',
+	});
 }

@@ -13,7 +13,7 @@ import type { JsonObject } from '../../engine/types';
 import { toNodeError } from '../../shared/errors';
 import { failedItem } from '../../shared/items';
 import { withNodeStore } from '../../shared/store';
-import { resolveSyncMeta } from '../../shared/syncMeta';
+import { assertSameSync, resolveSyncMeta } from '../../shared/syncMeta';
 import { redactionSettingsFrom } from '../helpers/redaction';
 import { deliverToHttp, writeAuditFile, type HttpDeliveryReport } from '../helpers/sinks';
 import { forOperations } from '../helpers/utils';
@@ -324,12 +324,7 @@ async function eventFor(
 		});
 	}
 	const { meta } = resolved;
-	if (meta.syncId !== syncId) {
-		throw new NodeOperationError(ctx.getNode(), `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
-			itemIndex,
-			description: 'Use the same Sync ID on every node of one sync.',
-		});
-	}
+	assertSameSync(ctx.getNode(), meta, syncId, itemIndex);
 	const status = ctx.getNodeParameter('status', itemIndex, 'auto') as string;
 	const before = parseBefore(ctx, ctx.getNodeParameter('logOptions.beforeValues', itemIndex, ''), itemIndex);
 	const event = buildAuditEvent(

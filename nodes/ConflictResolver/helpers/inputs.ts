@@ -2,8 +2,8 @@ import get from 'lodash/get';
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
 import { parseTimestamp, type ChangeOp, type SideChange } from '../../engine/resolver';
-import type { JsonObject, SyncMeta } from '../../engine/types';
-import { cleanRecord, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD } from '../../shared/syncMeta';
+import type { JsonObject } from '../../engine/types';
+import { assertSameSync, cleanRecord, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD } from '../../shared/syncMeta';
 import type { NodeSettings } from './options';
 
 /** An input item that could not be read, with where it came from. */
@@ -19,15 +19,6 @@ function keyText(value: unknown): string | undefined {
 	if (value === null || value === undefined || typeof value === 'object') return undefined;
 	const text = String(value).trim();
 	return text === '' ? undefined : text;
-}
-
-function checkSyncId(ctx: IExecuteFunctions, meta: SyncMeta, syncId: string, itemIndex: number): void {
-	if (meta.syncId !== syncId) {
-		throw new NodeOperationError(ctx.getNode(), `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
-			itemIndex,
-			description: 'Use the same Sync ID on every node of one sync.',
-		});
-	}
 }
 
 function changeTime(record: JsonObject | undefined, path: string | undefined): number | null | undefined {
@@ -55,7 +46,7 @@ export async function readChangesFromX(
 				});
 			}
 			const { meta, record } = resolved;
-			checkSyncId(ctx, meta, syncId, index);
+			assertSameSync(ctx.getNode(), meta, syncId, index);
 			if (meta.system !== systems.x) {
 				throw new NodeOperationError(ctx.getNode(), `This item on input 1 comes from system "${meta.system}", but System X is "${systems.x}"`, {
 					itemIndex: index,
@@ -117,7 +108,7 @@ export async function readChangesFromY(
 			let op: ChangeOp = 'none';
 			if (resolved) {
 				const { meta } = resolved;
-				checkSyncId(ctx, meta, syncId, index);
+				assertSameSync(ctx.getNode(), meta, syncId, index);
 				if (meta.system !== systems.y) {
 					throw new NodeOperationError(ctx.getNode(), `This item on input 2 comes from system "${meta.system}", but System Y is "${systems.y}"`, {
 						itemIndex: index,

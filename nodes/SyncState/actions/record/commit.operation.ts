@@ -12,7 +12,7 @@ import { hashValue } from '../../../engine/hash';
 import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
-import { resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type DetectedRecord, type ResolvedMeta } from '../../../shared/syncMeta';
+import { assertSameSync, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type DetectedRecord, type ResolvedMeta } from '../../../shared/syncMeta';
 import { forOperations } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
 
@@ -165,12 +165,7 @@ export async function execute(
 				});
 			}
 			const { meta } = resolved;
-			if (meta.syncId !== syncId) {
-				throw new NodeOperationError(this.getNode(), `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
-					itemIndex,
-					description: 'Use the same Sync ID on every node of one sync.',
-				});
-			}
+			assertSameSync(this.getNode(), meta, syncId, itemIndex);
 			const targetKeyField = this.getNodeParameter('targetKeyField', itemIndex, 'id') as string;
 			const targetKey = keyText(meta.target?.key) ?? keyText(get(items[itemIndex].json, targetKeyField));
 			if (meta.target && !targetKey) {

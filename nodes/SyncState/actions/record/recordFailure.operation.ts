@@ -8,7 +8,7 @@ import {
 
 import type { FailureInput, RetryPolicy, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject } from '../../../engine/types';
-import { resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import { assertSameSync, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
 import { forOperations } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
 
@@ -92,6 +92,7 @@ export async function execute(
 						"Connect Record Failure to the error output of a write node that follows a Conflict Resolver, Field Mapper or Get Due Retries node. On n8n's Postgres node, set Options > Query Batching to \"Independently\" so that failed items stay paired.",
 				});
 			}
+			assertSameSync(this.getNode(), resolved.meta, syncId, itemIndex);
 			planned.push({
 				itemIndex,
 				resolved,
