@@ -1,40 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 import type { IDataObject } from 'n8n-workflow';
 
 import { verifySignature, type SignatureSettings } from '../../nodes/engine/signature';
-import { endPostgresPools } from '../../nodes/engine/store/postgres';
 import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, type NodeSpec } from '../harness';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { useNodeTestStores, type StoreChoice } from '../support/nodeStores';
 
 const SYNC_ID = 'contacts';
-const workDir = mkdtempSync(join(tmpdir(), 'tws-audit-'));
-let fileCounter = 0;
-let database: ScratchDatabase;
-
-beforeAll(async () => {
-	database = await createScratchDatabase('audit_node');
-});
-
-afterAll(async () => {
-	await endPostgresPools();
-	await database.drop();
-	rmSync(workDir, { recursive: true, force: true });
-});
-
-type StoreChoice = { store: 'builtin'; databaseFile: string } | { store: 'postgres' };
-
-function freshBuiltinStore(): StoreChoice & { databaseFile: string } {
-	return { store: 'builtin', databaseFile: join(workDir, `state-${++fileCounter}.sqlite`) };
-}
+const { freshBuiltinStore, tempDir, postgresCredentials } = useNodeTestStores('audit');
 
 function freshFolder(): string {
-	return mkdtempSync(join(workDir, 'files-'));
+	return tempDir('files-');
 }
 
 function audit(name: string, store: StoreChoice, operation: string, parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
@@ -703,17 +683,7 @@ describe('Audit Logger node', () => {
 
 	describe('on PostgreSQL', () => {
 		const postgres: StoreChoice = { store: 'postgres' };
-		const credentials = () => ({
-			syncStatePostgresApi: {
-				host: database.host,
-				port: database.port,
-				database: database.database,
-				user: database.user,
-				password: database.password,
-				ssl: 'disable',
-				schema: 'audit_node_test',
-			},
-		});
+		const credentials = () => postgresCredentials();
 
 		it('keeps one valid chain when parallel executions log the same sync', async () => {
 			const runs = await Promise.all(

@@ -1,38 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import fc from 'fast-check';
 import type { ICredentialsDecrypted, ICredentialTestFunctions, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { ChangeDetector } from '../../nodes/ChangeDetector/ChangeDetector.node';
 import { configuredOutputs } from '../../nodes/ChangeDetector/helpers/outputs';
-import { endPostgresPools } from '../../nodes/engine/store/postgres';
 import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, vmModulesEnabled, type NodeSpec } from '../harness';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { useNodeTestStores, type StoreChoice } from '../support/nodeStores';
 
 const SYNC_ID = 'contacts';
-const workDir = mkdtempSync(join(tmpdir(), 'tws-detector-'));
-let fileCounter = 0;
-
-let database: ScratchDatabase;
-
-beforeAll(async () => {
-	database = await createScratchDatabase('detector_node');
-});
-
-afterAll(async () => {
-	await endPostgresPools();
-	await database.drop();
-	rmSync(workDir, { recursive: true, force: true });
-});
-
-type Store = { store: 'builtin'; databaseFile: string } | { store: 'postgres' };
-
-function freshStore(): Store {
-	return { store: 'builtin', databaseFile: join(workDir, `state-${++fileCounter}.sqlite`) };
-}
+const { freshBuiltinStore: freshStore, postgresCredentials } = useNodeTestStores('detector');
+type Store = StoreChoice;
 
 function detector(store: Store, parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
 	return {
@@ -54,18 +32,7 @@ let schemaCounter = 0;
 
 /** A PostgreSQL store in a schema of its own, and the credentials that reach it. */
 function postgresStore() {
-	const credentials = {
-		syncStatePostgresApi: {
-			host: database.host,
-			port: database.port,
-			database: database.database,
-			user: database.user,
-			password: database.password,
-			ssl: 'disable',
-			schema: `detector_node_${++schemaCounter}`,
-		},
-	};
-	return { store: { store: 'postgres' } as Store, credentials };
+	return { store: { store: 'postgres' } as Store, credentials: postgresCredentials({ schema: `detector_node_${++schemaCounter}` }) };
 }
 
 /** Runs the detector on `records` and commits every change it reports, as a finished sync cycle would. */

@@ -1,7 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import type { IDataObject, INodeExecutionData, IPinData } from 'n8n-workflow';
 
 import { configuredOutputs } from '../../nodes/ConflictResolver/helpers/outputs';
@@ -19,23 +15,11 @@ import {
 	type RunResult,
 	type RunWorkflowOptions,
 } from '../harness';
+import { useNodeTestStores } from '../support/nodeStores';
 
 const SYNC_ID = 'contacts';
-const workDir = mkdtempSync(join(tmpdir(), 'tws-resolver-'));
-let fileCounter = 0;
-
-afterAll(() => {
-	rmSync(workDir, { recursive: true, force: true });
-});
-
-interface StoreChoice extends IDataObject {
-	store: 'builtin';
-	databaseFile: string;
-}
-
-function freshStore(): StoreChoice {
-	return { store: 'builtin', databaseFile: join(workDir, `state-${++fileCounter}.sqlite`) };
-}
+const { freshBuiltinStore: freshStore } = useNodeTestStores('resolver', { postgres: false });
+type StoreChoice = ReturnType<typeof freshStore>;
 
 const OUT = { applyToY: 0, applyToX: 1, review: 2, noChange: 3 } as const;
 

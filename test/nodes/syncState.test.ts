@@ -1,51 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
 
 import { SyncState } from '../../nodes/SyncState/SyncState.node';
 import { hashValue } from '../../nodes/engine/hash';
 
-import { endPostgresPools } from '../../nodes/engine/store/postgres';
 import { FIXTURE_TYPES, connect, packageNodeType, runChain, runWorkflow, startNode, type NodeSpec } from '../harness';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { useNodeTestStores, type StoreChoice } from '../support/nodeStores';
 
 const SYNC_ID = 'contacts';
-const workDir = mkdtempSync(join(tmpdir(), 'tws-syncstate-'));
-let fileCounter = 0;
-let database: ScratchDatabase;
-
-beforeAll(async () => {
-	database = await createScratchDatabase('syncstate_node');
-});
-
-afterAll(async () => {
-	await endPostgresPools();
-	await database.drop();
-	rmSync(workDir, { recursive: true, force: true });
-});
-
-type StoreChoice = { store: 'builtin'; databaseFile: string } | { store: 'postgres' };
-
-function freshBuiltinStore(): StoreChoice {
-	return { store: 'builtin', databaseFile: join(workDir, `state-${++fileCounter}.sqlite`) };
-}
-
-function postgresCredentials(overrides: IDataObject = {}) {
-	return {
-		syncStatePostgresApi: {
-			host: database.host,
-			port: database.port,
-			database: database.database,
-			user: database.user,
-			password: database.password,
-			ssl: 'disable',
-			schema: 'sync_state_node_test',
-			...overrides,
-		},
-	};
-}
+const { freshBuiltinStore, postgresCredentials } = useNodeTestStores('syncstate');
 
 const RESOURCE_OF: Record<string, string> = {
 	lookUp: 'record',
