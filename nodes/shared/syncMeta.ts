@@ -7,6 +7,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
+import { comparedFields, fieldList, type FieldSelection } from '../engine/detector';
 import { hashValue } from '../engine/hash';
 import type { JsonObject, SyncMeta } from '../engine/types';
 
@@ -158,6 +159,65 @@ export interface DetectedRecord {
 	/** The record as the Change Detector read it from its system. */
 	record: JsonObject;
 	meta: SyncMeta;
+	/** The name of the Change Detector node that read it. */
+	detector: string;
+}
+
+/** A detector's field selection from its parameters; undefined when an expression sets it (known only in its own run). */
+function literalFieldSelection(parameters: Record<string, unknown> | undefined): FieldSelection | undefined {
+	if (!parameters) return undefined;
+	const literal = (name: string): string | undefined => {
+		const value = parameters[name];
+		if (value === undefined || value === null) return '';
+		return typeof value === 'string' && !value.startsWith('=') ? value : undefined;
+	};
+	if (parameters.compare === 'only') {
+		const fields = literal('compareFields');
+		return fields === undefined ? undefined : { mode: 'only', fields: fieldList(fields) };
+	}
+	const ignore = literal('ignoreFields');
+	return ignore === undefined ? undefined : { mode: 'all', ignore: fieldList(ignore) };
+}
+
+const detectorParameters = new WeakMap<IExecuteFunctions, Map<string, Record<string, unknown> | undefined>>();
+
+function parametersOf(ctx: IExecuteFunctions, nodeName: string): Record<string, unknown> | undefined {
+	let byName = detectorParameters.get(ctx);
+	if (!byName) {
+		byName = new Map(
+			ctx
+				.getParentNodes(ctx.getNode().name, { includeNodeParameters: true })
+				.map((parent) => [parent.name, parent.parameters as Record<string, unknown> | undefined]),
+		);
+		detectorParameters.set(ctx, byName);
+	}
+	return byName.get(nodeName);
+}
+
+/**
+ * The fields of `record` (a record of `system`, e.g. a write node's answer) that the upstream
+ * Change Detector of that system compares; undefined when no such detector's settings can be read.
+ */
+export function trackedBySystemDetector(ctx: IExecuteFunctions, system: string, record: JsonObject): JsonObject | undefined {
+	for (const detector of upstreamNodes(ctx, DETECTOR_NODES)) {
+		const parameters = parametersOf(ctx, detector);
+		if (parameters?.system !== system) continue;
+		const selection = literalFieldSelection(parameters);
+		if (!selection || (selection.mode === 'only' && selection.fields.length === 0)) return undefined;
+		return comparedFields(selection).project(cleanRecord(record as IDataObject));
+	}
+	return undefined;
+}
+
+/**
+ * The fields of a detected record that its detector compares (its hash covers exactly these), when
+ * the detector's settings can be read and reproduce its hash; otherwise the whole record.
+ */
+export function trackedContent(ctx: IExecuteFunctions, { detector, record, meta }: DetectedRecord): JsonObject {
+	const selection = literalFieldSelection(parametersOf(ctx, detector));
+	if (!selection || (selection.mode === 'only' && selection.fields.length === 0)) return record;
+	const projection = comparedFields(selection).project(record);
+	return meta.hash === undefined || hashValue(projection) === meta.hash ? projection : record;
 }
 
 /**
@@ -176,7 +236,7 @@ export async function resolveDetectedRecord(
 		if (!item) continue;
 		// Never from the flow context: those entries belong to the items in flight towards a write.
 		const found = await metaFromItem(ctx, itemIndex, item, false);
-		if (found?.meta.system === system) return { record: cleanRecord(item.json), meta: found.meta };
+		if (found?.meta.system === system) return { record: cleanRecord(item.json), meta: found.meta, detector };
 	}
 	return undefined;
 }

@@ -36,6 +36,34 @@ describe('audit events', () => {
 			expect(statusFromMeta(meta(), { error: 'HTTP 500' })).toBe('failed');
 		});
 
+		it("logs a Conflict Resolver's Needs Review item as a conflict, with the review's reason", () => {
+			const review = { reason: 'Both systems changed "phone" to different values', conflictingFields: ['phone'], x: null, y: null, base: null };
+			const event = buildAuditEvent({ meta: meta({ review }), record: { phone: '1' }, onlyChangedFields: true }, context);
+			expect(event).toMatchObject({ status: 'conflict', reason: review.reason });
+		});
+
+		it("logs a Field Mapper's Invalid item as skipped, with its errors as the event's error and without their values", () => {
+			const record = {
+				email: 'not-an-email',
+				errors: [
+					{ field: 'email', value: 'not-an-email', rule: 'email', code: 'format', message: 'is not an email address' },
+					{ field: 'birthday', value: '31/02/1990', rule: 'birthday', code: 'type', message: 'is not a date' },
+				],
+			};
+			const event = buildAuditEvent({ meta: meta({ op: 'create' }), record, onlyChangedFields: false }, context);
+			expect(event).toMatchObject({ status: 'skipped', error: 'email: is not an email address; birthday: is not a date' });
+			expect(event.record).toEqual({ email: 'not-an-email' });
+			expect(event.error).not.toContain('31/02/1990');
+		});
+
+		it('still lets the chosen status override a Needs Review or Invalid item', () => {
+			const event = buildAuditEvent(
+				{ meta: meta({ review: { reason: 'ambiguous match' } }), record: { errors: [{ field: 'a', message: 'bad' }] }, status: 'failed', onlyChangedFields: true },
+				context,
+			);
+			expect(event.status).toBe('failed');
+		});
+
 		it('does not guess when nothing tells', () => {
 			expect(statusFromMeta(meta(), {})).toBeUndefined();
 			expect(() => buildAuditEvent({ meta: meta(), record: {}, onlyChangedFields: true }, context)).toThrow(SyncError);
@@ -84,6 +112,26 @@ describe('audit events', () => {
 			error: null,
 			retry: null,
 		});
+	});
+
+	it("logs a commit by the write's op and the target fields it changed, before and after", () => {
+		const event = buildAuditEvent(
+			{
+				meta: meta({
+					op: 'create',
+					changedFields: ['phoneNumber'],
+					status: 'applied',
+					target: { system: 'db', key: 'd1', op: 'update' },
+					after: { phone: '111' },
+					before: { phone: '100' },
+				}),
+				// The write node's answer: the whole row, which says nothing of what changed.
+				record: { id: 'd1', full_name: 'Ada', phone: '111', updated_at: '2030-01-01' },
+				onlyChangedFields: true,
+			},
+			context,
+		);
+		expect(event).toMatchObject({ op: 'update', changedFields: ['phone'], changes: { phone: { before: '100', after: '111' } } });
 	});
 
 	it('correlates a record not yet linked by the id the store will give its entity', () => {

@@ -121,6 +121,18 @@ describe('redaction', () => {
 			expect(event.record).toBeUndefined();
 		});
 
+		it("redact the before and after values Commit kept of a write's changed fields", () => {
+			const event = redactor({ rules: [{ match: 'email', method: 'mask' }] }).redactEvent(
+				eventOf(
+					{ id: 'd1', email: 'ada.new@example.com', updated_at: '2030-01-01' },
+					{ target: { system: 'db', key: 'd1', op: 'update' }, after: { email: 'ada.new@example.com' }, before: { email: 'ada@example.com' } },
+					true,
+				),
+			);
+			expect(event.changes).toEqual({ email: { before: 'a***@example.com', after: 'a***@example.com' } });
+			expect(JSON.stringify(event)).not.toContain('ada');
+		});
+
 		it('keep a field named __proto__ as a plain field', () => {
 			const record = JSON.parse('{"__proto__": {"password": "p"}, "name": "Ada"}') as JsonObject;
 			const event = redactor().redactEvent(eventOf(record));

@@ -344,7 +344,7 @@ describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend
 			expect(again.changed).toBe(false);
 		});
 
-		it("takes the system's own edits read in this run into the merged base, and drops fields it no longer has", async () => {
+		it("takes the system's record read in this run as the base under the patch: its own edits, its other tracked fields, not the fields it no longer has", async () => {
 			const syncId = newSync();
 			await store.commit(syncId, [{ sides: [{ system: 'erp', key: 'e1', base: { name: 'Ada', phone: '1', city: 'London', fax: '0' } }] }]);
 			await store.commit(syncId, [
@@ -354,14 +354,29 @@ describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend
 							system: 'erp',
 							key: 'e1',
 							basePatch: { phone: '2' },
-							observed: { id: 'e1', name: 'Ada', phone: '1', city: 'Paris', updated_at: 'now' },
+							observed: { name: 'Ada', phone: '1', city: 'Paris', notes: 'VIP' },
 						},
 					],
 				},
 			]);
 
-			const merged = { name: 'Ada', phone: '2', city: 'Paris' };
+			const merged = { name: 'Ada', phone: '2', city: 'Paris', notes: 'VIP' };
 			expect((await store.lookUp(syncId, 'erp', ['e1'])).get('e1')!.systems.erp).toMatchObject({ base: merged, writtenHash: hashValue(merged) });
+		});
+
+		it('takes the observed record as the base of a partial update to a record it knew nothing of yet', async () => {
+			const syncId = newSync();
+			await store.commit(syncId, [
+				{ sides: [{ system: 'erp', key: 'e1', basePatch: { id: 'e1', phone: '2' }, observed: { id: 'e1', name: 'Ada', phone: '1', city: 'Paris' } }] },
+			]);
+
+			// The fields not sent stay part of the base, so the record's next read is its echo, not a change.
+			const merged = { id: 'e1', name: 'Ada', phone: '2', city: 'Paris' };
+			expect((await store.lookUp(syncId, 'erp', ['e1'])).get('e1')!.systems.erp).toMatchObject({
+				base: merged,
+				writtenHash: hashValue(merged),
+				seenHash: hashValue(merged),
+			});
 		});
 
 		it('refuses a base patch that comes with a base or a hash', async () => {

@@ -296,6 +296,58 @@ describe('Sync State node', () => {
 			]);
 		});
 
+		it("keeps the database's reason from a Postgres error item, never the node's parameters or credential", async () => {
+			const store = freshBuiltinStore();
+			// The shape n8n's Postgres node gives a failed item with "Continue (using error output)":
+			// the error spread into the JSON, which drops the message and keeps the node.
+			const postgresError = (description?: string): IDataObject => ({
+				level: 'warning',
+				...(description ? { description } : {}),
+				context: { itemIndex: 0 },
+				functionality: 'regular',
+				timestamp: 1764100000000,
+				messages: [],
+				node: {
+					name: 'Insert Rows',
+					type: 'n8n-nodes-base.postgres',
+					parameters: { schema: 'public', table: 'customers', operation: 'insert' },
+					credentials: { postgres: { id: 'cred-7', name: 'Production database' } },
+				},
+			});
+			const result = await runChain([state('Record Failure', store, 'recordFailure')], {
+				input: [
+					{ ...crmChange('c1', 'ada@example.com'), error: postgresError('value too long for type character varying(20)') },
+					{ ...crmChange('c2', 'grace@example.com'), error: postgresError() },
+				],
+			});
+
+			expect(result.status).toBe('success');
+			expect(result.json('Record Failure').map((item) => (item._sync as IDataObject).error)).toEqual([
+				'value too long for type character varying(20)',
+				'The write failed without an error message',
+			]);
+			const retries = await runChain([state('Retries', store, 'listRetries', { status: 'all' })], { input: [{}] });
+			const stored = JSON.stringify(retries.json('Retries'));
+			expect(stored).not.toContain('Production database');
+			expect(stored).not.toContain('cred-7');
+		});
+
+		it('keeps the message, description or code of an error object given as the error message, never the object', async () => {
+			const store = freshBuiltinStore();
+			const result = await runChain([state('Record Failure', store, 'recordFailure', { errorMessage: '={{ $json.error }}' })], {
+				input: [
+					{ ...crmChange('c1', 'ada@example.com'), error: { code: '23505', node: { credentials: { postgres: { name: 'Production database' } } } } },
+					{ ...crmChange('c2', 'grace@example.com'), error: { node: { credentials: { postgres: { name: 'Production database' } } } } },
+				],
+			});
+
+			expect(result.status).toBe('success');
+			expect(result.json('Record Failure').map((item) => (item._sync as IDataObject).error)).toEqual([
+				'23505',
+				'The write failed without an error message',
+			]);
+		});
+
 		it('waits longer after each failure and dead-letters after the last attempt', async () => {
 			const store = freshBuiltinStore();
 			const policy = { maxAttempts: 2, baseDelaySeconds: 120 };

@@ -25,7 +25,8 @@ import {
  *   (Join: a fixture standing in for n8n's Merge node in Append mode)
  *   Resolver Create/Update/Delete in Y → Insert/Update/Delete DB → Commit (key "id")
  *   Resolver Create/Update/Delete in X → Field Mapper (db→crm, split) → Create/Update/Delete CRM → Commit (key "objectId")
- *   both Commits → Audit Logger
+ *   Resolver No Change → Commit (remembers what both sides hold; writes nothing)
+ *   both write Commits → Audit Logger
  *
  * Each test runs it for several cycles against one built-in store, applying what the write
  * nodes wrote to two in-memory tables between runs, as the real systems would hold it.
@@ -45,7 +46,7 @@ const RESOLVER_SPLIT = { createInY: 0, updateInY: 1, deleteInY: 2, createInX: 3,
 const MAPPER_SPLIT = { create: 0, update: 1, delete: 2, invalid: 3 } as const;
 
 /** The same rules serve both mappers: CRM fields on the left, database columns on the right. */
-const rules = {
+const rules: { rule: Array<{ source: string; target: string; direction?: 'both' | 'aToB' | 'bToA' }> } = {
 	rule: [
 		{ source: 'name', target: 'full_name' },
 		{ source: 'email', target: 'email' },
@@ -128,6 +129,9 @@ interface Flow {
 	db: Table;
 	resolver: IDataObject;
 	binary: BinarySetup;
+	rules: typeof rules;
+	/** Fields the database fills in a new row when the insert does not set them. */
+	dbDefaults: IDataObject;
 }
 
 /**
@@ -146,6 +150,8 @@ function newFlow(resolver: IDataObject = {}, binary: BinarySetup = { dataMode: '
 		db: new Table('id'),
 		resolver,
 		binary,
+		rules,
+		dbDefaults: {},
 	};
 }
 
@@ -165,7 +171,7 @@ function flowNodes(flow: Flow): { nodes: NodeSpec[]; links: Array<Link | [string
 	const mapper = (name: string, parameters: IDataObject): NodeSpec => ({
 		name,
 		type: packageNodeType('fieldMapper'),
-		parameters: { systemA: 'crm', systemB: 'db', rules, ...parameters },
+		parameters: { systemA: 'crm', systemB: 'db', rules: flow.rules, ...parameters },
 	});
 	const nodes: NodeSpec[] = [
 		startNode(),
@@ -182,7 +188,7 @@ function flowNodes(flow: Flow): { nodes: NodeSpec[]; links: Array<Link | [string
 			parameters: { ...state, systemX: 'crm', systemY: 'db', yKeyField: 'id', splitByOperation: true, ...flow.resolver },
 		},
 		// The database generates keys; the run's id keeps a re-created record's key new.
-		writer('Insert DB', { assignId: '={{ "db-" + $json.email + "-" + $execution.id }}' }),
+		writer('Insert DB', { assignId: '={{ "db-" + $json.email + "-" + $execution.id }}', defaults: JSON.stringify(flow.dbDefaults) }),
 		writer('Update DB'),
 		writer('Delete DB'),
 		commit('Commit DB', 'id'),
@@ -191,6 +197,8 @@ function flowNodes(flow: Flow): { nodes: NodeSpec[]; links: Array<Link | [string
 		writer('Update CRM'),
 		writer('Delete CRM'),
 		commit('Commit CRM', 'objectId'),
+		// No write, but both sides' versions are remembered, so a change already in sync is not reported again.
+		commit('Commit Seen', 'id'),
 		{ name: 'Audit', type: packageNodeType('auditLogger'), parameters: { ...state, operation: 'log', sinks: ['output', 'store'] } },
 	];
 	const join = (from: string, to: string, firstOutput: number): Link[] =>
@@ -221,6 +229,7 @@ function flowNodes(flow: Flow): { nodes: NodeSpec[]; links: Array<Link | [string
 		['Create CRM', 'Commit CRM'],
 		['Update CRM', 'Commit CRM'],
 		['Delete CRM', 'Commit CRM'],
+		{ from: 'Resolver', to: 'Commit Seen', output: RESOLVER_SPLIT.noChange },
 		['Commit DB', 'Audit'],
 		['Commit CRM', 'Audit'],
 	];
@@ -431,6 +440,96 @@ describe('the two-way flow, end to end in the harness', () => {
 			expect(final).toMatchObject({ entities: 3, outbox: { pending: 0, dead: 0 } });
 			expect(liveLinks(final)).toEqual({ crm: 1, db: 1 });
 		});
+	});
+
+	it('sends only the differing fields to a record matched on its first sync, and then stays quiet', async () => {
+		const flow = newFlow({ sendOnlyChangedFields: true, matchFields: 'email' });
+		flow.crm.put('c1', { ...ada, phone: '111' });
+		flow.db.put('d1', { full_name: 'Ada', email: ada.email, phone: '100', city: 'London' });
+
+		const first = await runCycle(flow);
+		expect(first.writes).toEqual({ db: { ...none, update: 1 }, crm: none });
+		expect(itemsOf(first.result, 'Update DB')).toEqual([{ id: 'd1', phone: '111' }]);
+		// Logged as the update it was, though the CRM's record was new to the sync.
+		expect(itemsOf(first.result, 'Audit', 1)).toEqual([
+			expect.objectContaining({ op: 'update', target: { system: 'db', key: 'd1' }, changes: { phone: { after: '111' } } }),
+		]);
+		// The database's last synced version holds the fields not sent too.
+		const adaState = await lookUp(flow, 'db', 'd1');
+		expect((adaState.records as IDataObject).db).toMatchObject({ base: { id: 'd1', full_name: 'Ada', email: ada.email, phone: '111', city: 'London' } });
+
+		await expectQuietCycle(flow);
+		await expectQuietCycle(flow);
+
+		// A later edit of a field that was never sent is still seen.
+		flow.db.edit('d1', { city: 'Paris' });
+		const edit = await runCycle(flow);
+		expect(edit.detected).toEqual({ crm: 0, db: 1 });
+		expect(itemsOf(edit.result, 'Update CRM')).toEqual([{ objectId: 'c1', city: 'Paris' }]);
+		// The audit trail names the write and the one field it changed, with both values.
+		expect(itemsOf(edit.result, 'Audit', 1)).toEqual([
+			expect.objectContaining({ op: 'update', target: { system: 'crm', key: 'c1' }, changedFields: ['city'], changes: { city: { before: 'London', after: 'Paris' } } }),
+		]);
+		await expectQuietCycle(flow);
+	});
+
+	it('settles edits that leave both sides in sync, or touch only untracked fields, without reporting them again', async () => {
+		const flow = newFlow();
+		flow.crm.put('c1', ada);
+		await runCycle(flow);
+		const adaInDb = flow.db.keyOf('email', ada.email);
+		await expectQuietCycle(flow);
+
+		// Both sides give Ada the same new phone: nothing to write, but both changes were seen.
+		flow.crm.edit('c1', { phone: '999' });
+		flow.db.edit(adaInDb, { phone: '999' });
+		const same = await runCycle(flow);
+		expect(same.detected).toEqual({ crm: 1, db: 1 });
+		expect(same.writes).toEqual({ db: none, crm: none });
+		expect(itemsOf(same.result, 'Commit Seen')).toEqual([expect.objectContaining({ _sync: expect.objectContaining({ status: 'seen', committed: true }) })]);
+		await expectQuietCycle(flow);
+
+		// A CRM field no rule maps changes: the CRM sees a change, the database has nothing to get.
+		flow.crm.edit('c1', { notes: 'met at the conference' });
+		const untracked = await runCycle(flow);
+		expect(untracked.detected).toEqual({ crm: 1, db: 0 });
+		expect(untracked.writes).toEqual({ db: none, crm: none });
+		await expectQuietCycle(flow);
+
+		// What was seen is the last synced version: a later edit on one side still syncs.
+		flow.db.edit(adaInDb, { city: 'Paris' });
+		const later = await runCycle(flow);
+		expect(itemsOf(later.result, 'Update CRM')).toEqual([expect.objectContaining({ objectId: 'c1', city: 'Paris' })]);
+		await expectQuietCycle(flow);
+	});
+
+	it('sees an edit to a field the sync did not write, made right after a sync write, instead of taking it for the echo', async () => {
+		const flow = newFlow();
+		// Notes are kept in the database (empty for a new row) and copied to the CRM, never the other way.
+		flow.rules = { rule: [...rules.rule, { source: 'notes', target: 'notes', direction: 'bToA' }] };
+		flow.dbDefaults = { notes: null };
+		flow.crm.put('c1', ada);
+		await runCycle(flow);
+		const adaInDb = flow.db.keyOf('email', ada.email);
+		expect(flow.db.records()).toEqual([expect.objectContaining({ id: adaInDb, notes: null })]);
+		await expectQuietCycle(flow);
+
+		// Right after the sync created the row, the database's notes change: an edit, not the echo of the create.
+		flow.db.edit(adaInDb, { notes: 'prefers email' });
+		const afterCreate = await runCycle(flow);
+		expect(afterCreate.detected).toEqual({ crm: 0, db: 1 });
+		expect(itemsOf(afterCreate.result, 'Update CRM')).toEqual([expect.objectContaining({ objectId: 'c1', notes: 'prefers email' })]);
+		await expectQuietCycle(flow);
+
+		// The same right after an update the sync wrote to the database without the notes.
+		flow.crm.edit('c1', { phone: '101' });
+		const write = await runCycle(flow);
+		expect(write.writes).toEqual({ db: { ...none, update: 1 }, crm: none });
+		flow.db.edit(adaInDb, { notes: 'prefers phone' });
+		const afterUpdate = await runCycle(flow);
+		expect(afterUpdate.detected).toEqual({ crm: 0, db: 1 });
+		expect(itemsOf(afterUpdate.result, 'Update CRM')).toEqual([expect.objectContaining({ objectId: 'c1', notes: 'prefers phone' })]);
+		await expectQuietCycle(flow);
 	});
 
 	it('carries the cursor of an incremental read through mapping, resolving and Commit, for Set Cursor to store after the write', async () => {

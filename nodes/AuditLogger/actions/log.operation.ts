@@ -55,14 +55,14 @@ export const description: INodeProperties[] = forOperations(
 			type: 'options',
 			options: [
 				{ name: 'Applied', value: 'applied' },
-				{ name: 'Automatic', value: 'auto', description: 'From the sync metadata (_sync.status, or op none with reason echo)' },
+				{ name: 'Automatic', value: 'auto', description: 'From the items: _sync.status, a Needs Review or Invalid item, or op none (echo)' },
 				{ name: 'Conflict', value: 'conflict' },
 				{ name: 'Echo', value: 'echo' },
 				{ name: 'Failed', value: 'failed' },
 				{ name: 'Skipped', value: 'skipped' },
 			],
 			default: 'auto',
-			description: 'The status the events get. Automatic reads it from the items: Commit gives applied, Record Failure failed, an echo from the Change Detector echo.',
+			description: 'The status the events get. Automatic reads it from the items: Commit gives applied, Record Failure failed, Needs Review conflict, a Field Mapper\'s Invalid skipped, an echo from the Change Detector echo.',
 		},
 		{
 			displayName: 'Log Only Changed Fields',

@@ -5,7 +5,7 @@ import get from 'lodash/get';
 import { SyncError } from '../errors';
 import { canonicalJson } from '../hash';
 import { entityIdFor } from '../ids';
-import type { JsonObject, JsonValue, SyncMeta } from '../types';
+import type { JsonObject, JsonValue, SyncMeta, SyncOp } from '../types';
 import { AUDIT_STATUSES, type AuditEvent, type AuditStatus, type FieldChange, type RetryInfo } from './types';
 
 /**
@@ -15,6 +15,8 @@ import { AUDIT_STATUSES, type AuditEvent, type AuditStatus, type FieldChange, ty
  * - `_sync.status` failed or dead-lettered (Sync State Record Failure) -> failed;
  * - `_sync.status` conflict, needs-review or review (Conflict Resolver, Needs Review) -> conflict;
  * - `_sync.status` skipped or echo -> the same;
+ * - a `_sync.review` (Conflict Resolver, Needs Review) -> conflict;
+ * - an `errors` list beside the metadata (Field Mapper, Invalid) -> skipped, with the errors as its error;
  * - op `none` with reason `echo` (Change Detector) -> echo; any other op `none` -> skipped;
  * - an item from a write node's error output (it has an `error` field) -> failed.
  */
@@ -27,6 +29,10 @@ export type LoggedMeta = SyncMeta & {
 	error?: unknown;
 	/** The previous values of the changed fields, when a node before knew them. */
 	before?: unknown;
+	/** The new values of exactly the fields a write changed in its target (Sync State Commit). */
+	after?: unknown;
+	/** Why the Conflict Resolver sent the item to Needs Review. */
+	review?: unknown;
 };
 
 const STATUS_ALIASES: Record<string, AuditStatus> = {
@@ -55,9 +61,34 @@ export function statusFromMeta(meta: LoggedMeta, record: JsonObject): AuditStatu
 		const status = STATUS_ALIASES[meta.status.toLowerCase()];
 		if (status) return status;
 	}
+	if (isObject(meta.review)) return 'conflict';
+	if (invalidReasons(record) !== null) return 'skipped';
 	if (meta.op === 'none') return meta.reason === 'echo' ? 'echo' : 'skipped';
 	if (record.error !== undefined && record.error !== null && record.error !== '') return 'failed';
 	return undefined;
+}
+
+/**
+ * The reasons a Field Mapper gave for an Invalid item, as one text: each field with its message,
+ * never the rejected value (it may be personal data the redaction rules do not name).
+ */
+function invalidReasons(record: JsonObject): string | null {
+	const errors = record.errors;
+	if (!Array.isArray(errors) || errors.length === 0 || !errors.every(isObject)) return null;
+	return errors
+		.map((error) => {
+			const message = typeof error.message === 'string' ? error.message : 'invalid';
+			return typeof error.field === 'string' && error.field !== '' ? `${error.field}: ${message}` : message;
+		})
+		.join('; ');
+}
+
+function isAuditOp(value: unknown): value is SyncOp {
+	return value === 'create' || value === 'update' || value === 'delete';
+}
+
+function reviewReason(meta: LoggedMeta): string | null {
+	return isObject(meta.review) && typeof meta.review.reason === 'string' ? meta.review.reason : null;
 }
 
 function errorMessage(value: unknown): string | null {
@@ -123,21 +154,32 @@ export function buildAuditEvent(input: EventInput, context: EventContext): Audit
 		);
 	}
 	const before = input.before ?? (isObject(meta.before) ? meta.before : null);
-	// n8n's error outputs add `error` to the record: it is the event's error, not a field of the record.
+	// n8n's error outputs add `error` to the record, the Field Mapper's Invalid output `errors`:
+	// each is the event's error, not a field of the record.
 	const { error: recordError, ...rest } = input.record;
-	const record = status === 'failed' ? rest : input.record;
-	const changedFields = Array.isArray(meta.changedFields)
-		? meta.changedFields.filter((field): field is string => typeof field === 'string')
-		: before
-			? differingFields(before, record)
-			: meta.op === 'create'
-				? Object.keys(record).sort()
-				: [];
+	const invalid = invalidReasons(input.record);
+	let record = status === 'failed' ? rest : input.record;
+	if (invalid !== null) {
+		const { errors: _errors, ...fields } = record;
+		record = fields;
+	}
+	// Commit names what the write changed in the target, in the target's field names; the
+	// source's changed fields are in the source's names and the write node's answer is no guide.
+	const written = isObject(meta.after) ? meta.after : null;
+	const changedFields = written
+		? Object.keys(written).sort()
+		: Array.isArray(meta.changedFields)
+			? meta.changedFields.filter((field): field is string => typeof field === 'string')
+			: before
+				? differingFields(before, record)
+				: meta.op === 'create'
+					? Object.keys(record).sort()
+					: [];
 	const changes: Record<string, FieldChange> = {};
 	for (const path of changedFields) {
 		const change: FieldChange = {};
 		const was = valueAt(before, path);
-		const now = valueAt(record, path);
+		const now = valueAt(written ?? record, path);
 		if (was !== undefined) change.before = was;
 		if (now !== undefined) change.after = now;
 		changes[path] = change;
@@ -157,13 +199,14 @@ export function buildAuditEvent(input: EventInput, context: EventContext): Audit
 		target: meta.target ? { system: meta.target.system, key: meta.target.key === null || meta.target.key === undefined ? null : String(meta.target.key) } : null,
 		entityId,
 		correlationId: entityId ?? (key !== null ? entityIdFor(context.syncId, meta.system, key) : id),
-		op: meta.op,
-		reason: typeof meta.reason === 'string' ? meta.reason : null,
+		// What happened to the record the event is about: the write's op when there was one.
+		op: meta.target && isAuditOp(meta.target.op) ? meta.target.op : meta.op,
+		reason: typeof meta.reason === 'string' ? meta.reason : reviewReason(meta),
 		changedFields,
 		changes,
 		resolution: isObject(meta.resolution) ? (meta.resolution as unknown as JsonObject) : null,
 		status,
-		error: errorMessage(meta.error) ?? (status === 'failed' ? errorMessage(recordError) : null),
+		error: errorMessage(meta.error) ?? (status === 'failed' ? errorMessage(recordError) : null) ?? invalid,
 		retry: retryOf(meta),
 	};
 	if (!input.onlyChangedFields) event.record = record;

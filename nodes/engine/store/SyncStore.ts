@@ -42,16 +42,17 @@ export interface CommitSide {
 	/** true: tombstone the record; false: clear a tombstone. */
 	deleted?: boolean;
 	/**
-	 * A partial update: the top-level fields it wrote. Instead of `base`, the store merges them over
-	 * the stored base (a field written replaces that field whole, as a partial write does), and sets
+	 * An update: the top-level fields it wrote. Instead of `base`, the store merges them over
+	 * the stored base (a field written replaces that field whole, as an update does), and sets
 	 * `writtenHash` and `seenHash` to the hash of the merged base, in the same transaction. Give
 	 * neither `base` nor the hashes with it.
 	 */
 	basePatch?: JsonObject;
 	/**
-	 * With `basePatch`: this system's record as read in this run, before the write. The stored
-	 * base's fields first take their values from it (a field it lacks is dropped), so the system's
-	 * own edits since the last sync are part of the merged base.
+	 * With `basePatch`: this system's record as read in this run, before the write; pass only its
+	 * tracked (compared) fields. It replaces the stored base under the patch, so the system's own
+	 * edits since the last sync, and every tracked field the write left alone, are part of the
+	 * merged base (and of the echo the write is expected to cause).
 	 */
 	observed?: JsonObject;
 	/**

@@ -2,7 +2,7 @@ import { SyncError } from '../errors';
 import { canonicalJson, hashValue } from '../hash';
 import { entityIdFor } from '../ids';
 import { isDeadLettered, retryDelayMs } from '../retry';
-import type { JsonObject } from '../types';
+import type { JsonObject, JsonValue } from '../types';
 import type {
 	CommitInput,
 	CommitResult,
@@ -206,16 +206,24 @@ function validateCommitSide(side: CommitSide, index: number): void {
 	}
 }
 
-/** The base after a partial update: the stored fields as this system shows them now, with the written fields over them. */
+/**
+ * The base after an update: the record as this system holds it now, with the written fields over
+ * it. "Now" is the observed record (its tracked fields) when the system's record was read in this
+ * run, otherwise the stored base. The fields not written stay part of the base: otherwise an edit
+ * to one of them would pass for the echo of this write, and a record matched on its first sync
+ * would look changed there on every later run.
+ */
 function patchedBase(stored: JsonObject | null, observed: JsonObject | undefined, patch: JsonObject): JsonObject {
 	const base: JsonObject = {};
-	const known = stored ?? {};
-	for (const field of Object.keys(known)) {
-		if (!observed) base[field] = known[field];
-		else if (Object.prototype.hasOwnProperty.call(observed, field)) base[field] = observed[field];
-	}
-	for (const field of Object.keys(patch)) base[field] = patch[field];
+	const known = observed ?? stored ?? {};
+	for (const field of Object.keys(known)) defineOwn(base, field, known[field]);
+	for (const field of Object.keys(patch)) defineOwn(base, field, patch[field]);
 	return base;
+}
+
+/** A plain assignment would let a field named "__proto__" replace the object's prototype. */
+function defineOwn(target: JsonObject, field: string, value: JsonValue): void {
+	Object.defineProperty(target, field, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function linkInputsAsSides(inputs: LinkInput[]): LinkageInput[] {

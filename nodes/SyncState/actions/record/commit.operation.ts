@@ -12,7 +12,16 @@ import { hashValue } from '../../../engine/hash';
 import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
-import { assertSameSync, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type DetectedRecord, type ResolvedMeta } from '../../../shared/syncMeta';
+import {
+	assertSameSync,
+	resolveDetectedRecord,
+	resolveSyncMeta,
+	SYNC_FIELD,
+	trackedBySystemDetector,
+	trackedContent,
+	type DetectedRecord,
+	type ResolvedMeta,
+} from '../../../shared/syncMeta';
 import { forOperations } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
 
@@ -21,7 +30,7 @@ export const description: INodeProperties[] = forOperations(
 	[
 		{
 			displayName:
-				'Place Commit after the node that wrote the records, so only successful writes are remembered. On the write node, set "On Error" to "Continue (using error output)" and send errors to Record Failure.',
+				'Place Commit after the node that wrote the records, so only successful writes are remembered. On the write node, set "On Error" to "Continue (using error output)" and send errors to Record Failure. A Conflict Resolver\'s No Change output may feed a Commit too: it writes nothing, but remembers the versions both sides hold, so they are not reported again.',
 			name: 'commitNotice',
 			type: 'notice',
 			default: '',
@@ -44,6 +53,57 @@ interface PlannedCommit {
 	resolved: ResolvedMeta;
 	input: CommitInput;
 	targetKey: string | null;
+	targetKeyField: string;
+}
+
+/**
+ * The target's last synced version of each updated record, read before the commit replaces it:
+ * the "before" of the audit trail. One look-up per target system and batch.
+ */
+async function storedTargetBases(store: SyncStore, syncId: string, planned: PlannedCommit[]): Promise<Map<string, JsonObject>> {
+	const keysBySystem = new Map<string, string[]>();
+	for (const { resolved, targetKey } of planned) {
+		const target = resolved.meta.target;
+		if (!target || target.op === 'create' || !targetKey) continue;
+		let keys = keysBySystem.get(target.system);
+		if (!keys) keysBySystem.set(target.system, (keys = []));
+		keys.push(targetKey);
+	}
+	const bases = new Map<string, JsonObject>();
+	for (const [system, keys] of keysBySystem) {
+		for (const [key, entity] of await store.lookUp(syncId, system, keys)) {
+			const base = entity.systems[system]?.base;
+			if (base) bases.set(`${system}\u0000${key}`, base);
+		}
+	}
+	return bases;
+}
+
+/**
+ * What the write changed in the target, for the audit trail: the written fields whose value
+ * differs from the last synced version, after and (when known) before. Only those fields are
+ * kept (data minimisation); a delete changes no field value.
+ */
+function writtenChanges(
+	target: NonNullable<SyncMeta['target']>,
+	written: JsonObject,
+	base: JsonObject | undefined,
+	targetKeyField: string,
+): IDataObject {
+	if (target.op === 'delete') return {};
+	const after: JsonObject = {};
+	const before: JsonObject = {};
+	for (const field of Object.keys(written)) {
+		// An update addresses the record by its key; it does not change it.
+		if (target.op === 'update' && field === targetKeyField) continue;
+		const value = written[field];
+		if (base && Object.prototype.hasOwnProperty.call(base, field)) {
+			if (hashValue(base[field]) === hashValue(value)) continue;
+			before[field] = base[field];
+		}
+		after[field] = value;
+	}
+	return { after, ...(Object.keys(before).length > 0 ? { before } : {}) };
 }
 
 function baseOf(base: JsonObject | undefined): Pick<CommitSide, 'base'> {
@@ -68,26 +128,48 @@ function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObjec
 	return base;
 }
 
-/** What to remember of the target: what was written, with its hash for echo suppression. */
-function targetSide(meta: SyncMeta, target: NonNullable<SyncMeta['target']>, targetKey: string, record: JsonObject, observed: DetectedRecord | undefined): CommitSide {
+/**
+ * What to remember of the target: what it holds after the write, with its hash for echo
+ * suppression. That is what was written, over the target's other tracked fields as far as they
+ * are known (the record as read in this run or the stored base, and the write node's answer): the
+ * echo check compares exactly these fields, so an edit to one the sync did not write is an edit.
+ */
+function targetSide(
+	meta: SyncMeta,
+	target: NonNullable<SyncMeta['target']>,
+	targetKey: string,
+	record: JsonObject,
+	observed: JsonObject | undefined,
+	answered: JsonObject | undefined,
+): CommitSide {
 	const side: CommitSide = { system: target.system, key: targetKey };
 	if (target.op === 'delete') return { ...side, writtenHash: null, seenHash: null, base: null, deleted: true };
+	// The target's own answer shows the values as it keeps them, and the fields it filled itself.
+	const written = answered ? { ...record, ...answered } : record;
 	// A create that brings a deleted record back replaces its old key in the same transaction.
 	if (target.op === 'create' && meta.replacesKey) side.replacesKey = meta.replacesKey;
-	// A partial update changed only the fields it sent: the store merges them over the base it holds
-	// (after the target's own edits read in this run) and hashes the merged base, atomically.
-	if (target.op === 'update' && meta.partial === true) {
-		return { ...side, basePatch: record, ...(observed ? { observed: observed.record } : {}), deleted: false };
+	// An update changed only the fields it sent: the store merges them over the base it holds (or
+	// over the target's record as read in this run) and hashes the merged base, atomically.
+	if (target.op === 'update') {
+		return { ...side, basePatch: written, ...(observed ? { observed } : {}), deleted: false };
 	}
-	const writtenHash = hashValue(record);
-	return { ...side, writtenHash, seenHash: writtenHash, base: record, deleted: false };
+	const writtenHash = hashValue(written);
+	return { ...side, writtenHash, seenHash: writtenHash, base: written, deleted: false };
+}
+
+/** The target's record as its detector read it in this run, cut to the fields that detector tracks. */
+async function observedTarget(ctx: IExecuteFunctions, itemIndex: number, system: string): Promise<JsonObject | undefined> {
+	const detected = await resolveDetectedRecord(ctx, itemIndex, system);
+	return detected ? trackedContent(ctx, detected) : undefined;
 }
 
 interface DetectedSides {
 	/** The version of the source record this change carried. */
 	source?: DetectedRecord;
-	/** The target's record as read in this run, when the target changed too. */
-	target?: DetectedRecord;
+	/** The tracked fields of the target's record as read in this run, when it was read. */
+	target?: JsonObject;
+	/** The tracked fields of the write node's answer, when the target's detector is upstream. */
+	answered?: JsonObject;
 }
 
 /**
@@ -109,7 +191,7 @@ function planCommit(meta: SyncMeta, record: JsonObject, detected: DetectedSides,
 			deleted: meta.op === 'delete',
 		});
 	}
-	if (target && targetKey) sides.push(targetSide(meta, target, targetKey, record, detected.target));
+	if (target && targetKey) sides.push(targetSide(meta, target, targetKey, record, detected.target, detected.answered));
 	return {
 		...(meta.entityId ? { entityId: meta.entityId } : {}),
 		sides,
@@ -117,6 +199,34 @@ function planCommit(meta: SyncMeta, record: JsonObject, detected: DetectedSides,
 			? { clearOutbox: [{ sourceSystem: meta.system, sourceKey, targetSystem: target.system }] }
 			: {}),
 	};
+}
+
+/**
+ * The "seen" path, for an item that needs no write (a Conflict Resolver's No Change): each side it
+ * names whose detector reported a change has that version remembered as seen, so the change is
+ * not reported again. Nothing is written, and a side without a reported change is left alone.
+ */
+async function seenSides(ctx: IExecuteFunctions, itemIndex: number, meta: SyncMeta): Promise<CommitSide[]> {
+	const sides: CommitSide[] = [];
+	for (const system of new Set([meta.system, ...Object.keys(meta.keys ?? {})])) {
+		const detected = await resolveDetectedRecord(ctx, itemIndex, system);
+		const key = keyText(detected?.meta.key);
+		if (!detected || !key || detected.meta.op === 'none') continue;
+		// A version seen ends any echo this side was expected to send back.
+		if (detected.meta.op === 'delete') {
+			sides.push({ system, key, writtenHash: null, deleted: true });
+			continue;
+		}
+		sides.push({
+			system,
+			key,
+			...(detected.meta.hash !== undefined ? { seenHash: detected.meta.hash } : {}),
+			writtenHash: null,
+			base: trackedContent(ctx, detected),
+			deleted: false,
+		});
+	}
+	return sides;
 }
 
 /**
@@ -167,6 +277,15 @@ export async function execute(
 			const { meta } = resolved;
 			assertSameSync(this.getNode(), meta, syncId, itemIndex);
 			const targetKeyField = this.getNodeParameter('targetKeyField', itemIndex, 'id') as string;
+			if (!meta.target && meta.op === 'none') {
+				const sides = await seenSides(this, itemIndex, meta);
+				if (sides.length === 0) {
+					output.push({ json: { ...items[itemIndex].json, [SYNC_FIELD]: { ...meta, status: 'seen', committed: false } }, pairedItem: { item: itemIndex } });
+				} else {
+					output.push({ itemIndex, resolved, input: { ...(meta.entityId ? { entityId: meta.entityId } : {}), sides }, targetKey: null, targetKeyField });
+				}
+				continue;
+			}
 			const targetKey = keyText(meta.target?.key) ?? keyText(get(items[itemIndex].json, targetKeyField));
 			if (meta.target && !targetKey) {
 				throw new NodeOperationError(
@@ -180,7 +299,11 @@ export async function execute(
 			}
 			const detected: DetectedSides = {
 				source: meta.target && meta.target.system !== meta.system ? await resolveDetectedRecord(this, itemIndex, meta.system) : undefined,
-				target: meta.target?.op === 'update' && meta.partial === true ? await resolveDetectedRecord(this, itemIndex, meta.target.system) : undefined,
+				target: meta.target?.op === 'update' ? await observedTarget(this, itemIndex, meta.target.system) : undefined,
+				answered:
+					meta.target && meta.target.op !== 'delete'
+						? trackedBySystemDetector(this, meta.target.system, items[itemIndex].json as JsonObject)
+						: undefined,
 			};
 			const input = planCommit(meta, resolved.record, detected, targetKey);
 			if (input.sides.length === 0) {
@@ -189,13 +312,14 @@ export async function execute(
 					description: 'The item must come from a Change Detector (which sets the key) or carry a target key.',
 				});
 			}
-			output.push({ itemIndex, resolved, input, targetKey });
+			output.push({ itemIndex, resolved, input, targetKey, targetKeyField });
 		} catch (error) {
 			output.push(failedItem(this, error, itemIndex));
 		}
 	}
 
 	const planned = output.filter((entry): entry is PlannedCommit => !('json' in entry));
+	const bases = await storedTargetBases(store, syncId, planned);
 	const results = await commitBatch(this, store, syncId, planned);
 
 	return output.map((entry) => {
@@ -206,8 +330,13 @@ export async function execute(
 		const committed: IDataObject = {
 			...meta,
 			entityId: result.entityId,
-			...(meta.target ? { target: { ...meta.target, key: entry.targetKey } } : {}),
-			status: 'applied',
+			...(meta.target
+				? {
+						target: { ...meta.target, key: entry.targetKey },
+						...writtenChanges(meta.target, entry.resolved.record, bases.get(`${meta.target.system}\u0000${entry.targetKey}`), entry.targetKeyField),
+					}
+				: {}),
+			status: meta.target || meta.op !== 'none' ? 'applied' : 'seen',
 			committed: result.changed,
 		};
 		return { json: { ...items[entry.itemIndex].json, [SYNC_FIELD]: committed }, pairedItem: { item: entry.itemIndex } };

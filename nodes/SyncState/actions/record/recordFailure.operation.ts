@@ -26,8 +26,9 @@ export const description: INodeProperties[] = forOperations(
 			displayName: 'Error Message',
 			name: 'errorMessage',
 			type: 'string',
-			default: '={{ $json.error?.message ?? $json.error ?? $json.message ?? "" }}',
-			description: 'What went wrong, kept with the queued change. n8n\'s error outputs put it in the "error" field.',
+			default: '={{ $json.error?.message || $json.error?.description || $json.message || $json.error || "The write failed" }}',
+			description:
+				'What went wrong, kept with the queued change. n8n\'s error outputs put it in the "error" field, as text or as an object (the Postgres node\'s reason is in its description). An object is never stored whole: only its message, description or code is kept.',
 		},
 		{
 			displayName: 'Max Attempts',
@@ -61,10 +62,28 @@ function withoutErrorFields(record: JsonObject): JsonObject {
 	return rest;
 }
 
+const NO_MESSAGE = 'The write failed without an error message';
+/** Enough for any database or API message; the queue is no place for a stack or a payload. */
+const MAX_ERROR_LENGTH = 2000;
+
+function shortText(value: unknown): string | undefined {
+	if (typeof value === 'number') return String(value);
+	if (typeof value !== 'string') return undefined;
+	const text = value.trim();
+	if (text === '') return undefined;
+	return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+/**
+ * The text to keep for a failed write. An error object is never stored whole: n8n's error items
+ * carry the node, its parameters and the credential's name and ID, which the queue must not hold.
+ */
 function errorText(value: unknown): string {
-	if (typeof value === 'string') return value.trim() || 'The write failed without an error message';
-	if (value && typeof value === 'object') return JSON.stringify(value);
-	return 'The write failed without an error message';
+	if (value && typeof value === 'object' && !Array.isArray(value)) {
+		const error = value as Record<string, unknown>;
+		return shortText(error.message) ?? shortText(error.description) ?? shortText(error.code) ?? NO_MESSAGE;
+	}
+	return shortText(value) ?? NO_MESSAGE;
 }
 
 export async function execute(
