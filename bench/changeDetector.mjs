@@ -9,13 +9,14 @@
 //           updated_at), 5% edited, 3% new, 2% deleted; updated_at is ignored.
 // Run after `npm run build`: node_modules/.bin/node bench/changeDetector.mjs [--sizes 10000,100000,1000000] [--rounds N]
 // Writes bench/results/changeDetector-<date>.json and prints a table.
+// bench/run.mjs imports timingJob and memoryJob (the diff of its engine-scaling section).
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,8 +28,6 @@ function option(name, fallback) {
 	return index === -1 ? fallback : process.argv[index + 1];
 }
 
-const SIZES = option('sizes', '10000,100000,1000000').split(',').map(Number);
-const ROUNDS = Number(option('rounds', 3));
 const DETECTOR = {
 	syncId: 'bench',
 	system: 'crm',
@@ -39,7 +38,7 @@ const DETECTOR = {
 };
 
 /** Contact-like records with nested and list fields, as a CRM returns them. */
-function makeRecords(count) {
+export function makeRecords(count) {
 	const records = new Array(count);
 	for (let index = 0; index < count; index++) {
 		records[index] = {
@@ -63,7 +62,7 @@ function withoutUpdatedAt(record) {
 }
 
 /** This run's input alone: the same records makeScenario gives, without the state. */
-function makeInput(count) {
+export function makeInput(count) {
 	const input = [];
 	for (const record of makeRecords(count)) {
 		const bucket = record.id % 100;
@@ -74,7 +73,7 @@ function makeInput(count) {
 }
 
 /** The state a previous sync left, and this run's input, for the mix described above. */
-function makeScenario(count) {
+export function makeScenario(count) {
 	const records = makeRecords(count);
 	const entities = new Map();
 	const known = new Map();
@@ -134,13 +133,13 @@ function countsOf(result, input) {
 }
 
 /** Floor and engine in turns on the same records in one process, so a busy machine slows both alike. */
-function timingJob(count) {
+export function timingJob(count, rounds) {
 	const { input, entities, known } = makeScenario(count);
 	const inputs = input.map((record) => ({ record }));
 	const floor = [];
 	const engine = [];
 	let counts;
-	for (let round = 0; round < ROUNDS; round++) {
+	for (let round = 0; round < rounds; round++) {
 		floor.push(floorRound(input));
 		const run = engineRound(inputs, entities, known);
 		engine.push(run.ms);
@@ -149,17 +148,21 @@ function timingJob(count) {
 	return { floorMs: Math.min(...floor), engineMs: Math.min(...engine), counts };
 }
 
-/** One job alone in a fresh process, for its peak memory. */
-function memoryJob(job, count) {
+/** One job ('floor' or 'engine') alone in a fresh process, for its peak memory. */
+export function memoryJob(job, count) {
 	const { input, entities, known } = job === 'engine' ? makeScenario(count) : { input: makeInput(count) };
 	if (job === 'floor') floorRound(input);
 	else engineRound(input.map((record) => ({ record })), entities, known);
 	return {};
 }
 
-if (process.argv[2] === '--child') {
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+const SIZES = option('sizes', '10000,100000,1000000').split(',').map(Number);
+const ROUNDS = Number(option('rounds', 3));
+
+if (isMain && process.argv[2] === '--child') {
 	const [job, count] = [process.argv[3], Number(process.argv[4])];
-	const result = job === 'timing' ? timingJob(count) : memoryJob(job, count);
+	const result = job === 'timing' ? timingJob(count, ROUNDS) : memoryJob(job, count);
 	process.stdout.write(JSON.stringify({ ...result, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 	process.exit(0);
 }
@@ -172,45 +175,49 @@ function child(job, count) {
 	return JSON.parse(out);
 }
 
-const results = [];
-for (const size of SIZES) {
-	const timing = child('timing', size);
-	const floor = child('floor', size);
-	const engine = child('engine', size);
-	results.push({
-		records: size,
-		floorMs: Math.round(timing.floorMs),
-		engineMs: Math.round(timing.engineMs),
-		ratio: Math.round((timing.engineMs / timing.floorMs) * 100) / 100,
-		engineRecordsPerSecond: Math.round(size / (timing.engineMs / 1000)),
-		floorPeakRssMb: floor.maxRssMb,
-		enginePeakRssMb: engine.maxRssMb,
-		counts: timing.counts,
-	});
+function main() {
+	const results = [];
+	for (const size of SIZES) {
+		const timing = child('timing', size);
+		const floor = child('floor', size);
+		const engine = child('engine', size);
+		results.push({
+			records: size,
+			floorMs: Math.round(timing.floorMs),
+			engineMs: Math.round(timing.engineMs),
+			ratio: Math.round((timing.engineMs / timing.floorMs) * 100) / 100,
+			engineRecordsPerSecond: Math.round(size / (timing.engineMs / 1000)),
+			floorPeakRssMb: floor.maxRssMb,
+			enginePeakRssMb: engine.maxRssMb,
+			counts: timing.counts,
+		});
+	}
+
+	const date = new Date().toISOString().slice(0, 10);
+	const report = {
+		benchmark: 'changeDetector (engine level)',
+		date: new Date().toISOString(),
+		node: process.version,
+		cpu: `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}`,
+		rounds: ROUNDS,
+		scenario: 'full snapshot; state: 80% unchanged, 10% echoes (base without updated_at), 5% edited, 3% new, 2% deleted; ignore updated_at',
+		floor: 'hashValue(record) = canonical JSON + sha256, over the same input records, in the same process as the engine, rounds taken in turns',
+		timing: `best of ${ROUNDS} rounds each; peak RSS of a fresh process that built the data and ran the job once (includes the records and, for the engine, the remembered state)`,
+		target: 'engine within 3x the floor',
+		results,
+	};
+	mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+	const file = join(root, 'bench', 'results', `changeDetector-${date}.json`);
+	writeFileSync(file, `${JSON.stringify(report, null, '\t')}\n`);
+
+	console.log(`Change Detector engine, ${report.cpu}, Node ${process.version}`);
+	console.log('records    floor ms  engine ms  ratio  floor RSS MB  engine RSS MB');
+	for (const row of results) {
+		console.log(
+			`${String(row.records).padStart(9)}  ${String(row.floorMs).padStart(8)}  ${String(row.engineMs).padStart(9)}  ${String(row.ratio).padStart(5)}  ${String(row.floorPeakRssMb).padStart(12)}  ${String(row.enginePeakRssMb).padStart(13)}`,
+		);
+	}
+	console.log(`Written to ${file}`);
 }
 
-const date = new Date().toISOString().slice(0, 10);
-const report = {
-	benchmark: 'changeDetector (engine level)',
-	date: new Date().toISOString(),
-	node: process.version,
-	cpu: `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}`,
-	rounds: ROUNDS,
-	scenario: 'full snapshot; state: 80% unchanged, 10% echoes (base without updated_at), 5% edited, 3% new, 2% deleted; ignore updated_at',
-	floor: 'hashValue(record) = canonical JSON + sha256, over the same input records, in the same process as the engine, rounds taken in turns',
-	timing: `best of ${ROUNDS} rounds each; peak RSS of a fresh process that built the data and ran the job once (includes the records and, for the engine, the remembered state)`,
-	target: 'engine within 3x the floor',
-	results,
-};
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', `changeDetector-${date}.json`);
-writeFileSync(file, `${JSON.stringify(report, null, '\t')}\n`);
-
-console.log(`Change Detector engine, ${report.cpu}, Node ${process.version}`);
-console.log('records    floor ms  engine ms  ratio  floor RSS MB  engine RSS MB');
-for (const row of results) {
-	console.log(
-		`${String(row.records).padStart(9)}  ${String(row.floorMs).padStart(8)}  ${String(row.engineMs).padStart(9)}  ${String(row.ratio).padStart(5)}  ${String(row.floorPeakRssMb).padStart(12)}  ${String(row.enginePeakRssMb).padStart(13)}`,
-	);
-}
-console.log(`Written to ${file}`);
+if (isMain) main();

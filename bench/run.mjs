@@ -1,0 +1,290 @@
+// The whole benchmark suite in one command: `npm run bench`.
+//
+//   1. change detection: our Change Detector against n8n's Compare Datasets in the same real n8n
+//      run (bench/detectorVsCompare.n8n.mjs), with the memory runs and a CPU profile;
+//   2. engine scaling: diff, map and merge at 10k, 100k and 1M records against their floors in
+//      the same process (bench/changeDetector.mjs, fieldMapper.mjs, conflictResolver.mjs), each
+//      size in fresh child processes for a clean peak RSS;
+//   3. store throughput: Commit and Look Up of 100k records on both stores (bench/store.mjs);
+//   4. end to end: not measured by this suite yet (it needs issue #7's set-up).
+// Writes bench/results/<date>.json and regenerates bench/RESULTS.md and bench/chart.svg.
+// The targets are checked by reading the figures; nothing here fails on a slow result.
+//
+// Options: --quick (small sizes, to try the suite out; its results go to bench/results/<date>-quick.json
+// and the report is not regenerated), --sections n8n,engine,store, --rounds N,
+// --report-only <results.json> (regenerate RESULTS.md and chart.svg from a results file).
+// Needs: `npm run build` (done here when the sources changed), the n8n host (installed here when
+// missing) and a PostgreSQL server (see bench/store.mjs).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { operationLabel, renderChart, renderMarkdown, thousands } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const ENGINE_MODULES = {
+	diff: './changeDetector.mjs',
+	map: './fieldMapper.mjs',
+	merge: './conflictResolver.mjs',
+};
+
+function option(name, fallback) {
+	const index = process.argv.indexOf(`--${name}`);
+	return index === -1 ? fallback : process.argv[index + 1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine scaling: one child process per measurement
+
+if (process.argv[2] === '--engine-child') {
+	const [operation, job, count, rounds] = process.argv.slice(3);
+	const bench = await import(ENGINE_MODULES[operation]);
+	const result = job === 'timing' ? bench.timingJob(Number(count), Number(rounds)) : bench.memoryJob(job, Number(count));
+	process.stdout.write(JSON.stringify({ ...result, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+	process.exit(0);
+}
+
+function engineChild(operation, job, count, rounds) {
+	const child = spawnSync(
+		process.execPath,
+		['--max-old-space-size=12288', fileURLToPath(import.meta.url), '--engine-child', operation, job, String(count), String(rounds)],
+		{ encoding: 'utf8', maxBuffer: 1 << 20 },
+	);
+	if (child.status !== 0) throw new Error(`${operation} ${job} at ${count} records failed (exit ${child.status ?? child.signal}):\n${child.stderr}`);
+	return JSON.parse(child.stdout);
+}
+
+const round2 = (value) => Math.round(value * 100) / 100;
+
+async function engineSection({ sizes, rounds }) {
+	const rows = [];
+	for (const operation of Object.keys(ENGINE_MODULES)) {
+		for (const count of sizes) {
+			log(`engine ${operation} at ${count} records...`);
+			const timing = engineChild(operation, 'timing', count, rounds);
+			const engine = engineChild(operation, 'engine', count, rounds);
+			const floor = engineChild(operation, 'floor', count, rounds);
+			rows.push({
+				operation,
+				records: count,
+				floorMs: round2(timing.floorMs),
+				engineMs: round2(timing.engineMs),
+				ratio: round2(timing.engineMs / timing.floorMs),
+				engineRecordsPerSecond: Math.round(count / (timing.engineMs / 1000)),
+				enginePeakRssMb: engine.maxRssMb,
+				floorPeakRssMb: floor.maxRssMb,
+				counts: timing.counts,
+			});
+			log(`  floor ${round2(timing.floorMs)} ms, engine ${round2(timing.engineMs)} ms (x${rows.at(-1).ratio}), engine peak RSS ${engine.maxRssMb} MB`);
+		}
+	}
+	return {
+		rounds,
+		floors: {
+			diff: 'canonical JSON + sha256 of every input record (hashValue)',
+			map: 'a hand-written copy of the same 20 fields (no conversion)',
+			merge: 'one pass over the paired records comparing their 20 fields with ===',
+		},
+		workloads: {
+			diff: 'full snapshot against the remembered state: 80% unchanged, 10% echoes, 5% edited, 3% new, 2% deleted; updated_at ignored',
+			map: '20 rules without dates (trim, lowercase, value map, number and boolean conversions, nesting)',
+			merge: 'paired changes of two systems, 20 fields, each side edited 2 fields, 10% true conflicts settled by priority',
+		},
+		timing: `best of ${rounds} rounds, floor and engine taken in turns in one child process; peak RSS of a fresh child that built the data and ran the engine (or the floor) once`,
+		rows,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+
+function n8nVersion() {
+	const file = join(root, 'e2e', 'n8n-host', 'node_modules', 'n8n', 'package.json');
+	return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).version : JSON.parse(readFileSync(join(root, 'e2e', 'n8n-host', 'package.json'), 'utf8')).dependencies.n8n;
+}
+
+/** Which code was measured: the commit, and whether the package's sources differed from it. */
+function codeVersion() {
+	const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+	const head = git('rev-parse', '--short', 'HEAD');
+	if (head.status !== 0) return { commit: 'unknown' };
+	const changed = git('status', '--porcelain', '--', 'nodes', 'credentials').stdout.split('\n').filter(Boolean).length;
+	return { commit: head.stdout.trim(), uncommittedSourceFiles: changed };
+}
+
+function machine() {
+	const list = cpus();
+	return {
+		cpuModel: list[0]?.model ?? 'unknown',
+		cpuCount: list.length,
+		memoryGb: Math.round(totalmem() / 2 ** 30),
+		node: process.version,
+		n8n: n8nVersion(),
+		platform: `${process.platform} ${process.arch}`,
+	};
+}
+
+/** Samples the 1-minute load average every 10 s while the suite runs. */
+function watchLoad() {
+	const samples = [];
+	const take = () => samples.push(round2(loadavg()[0]));
+	take();
+	const timer = setInterval(take, 10_000);
+	timer.unref();
+	return () => {
+		clearInterval(timer);
+		take();
+		return { samples: samples.length, min: Math.min(...samples), max: Math.max(...samples), mean: round2(samples.reduce((a, b) => a + b, 0) / samples.length) };
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets, read from the figures
+
+function targetsFrom(results) {
+	const detection = results.sections.changeDetection;
+	const engine = results.sections.engine;
+	const store = results.sections.store;
+	const at = (records) => detection?.rows.find((row) => row.records === records);
+	const targets = [];
+
+	const row20k = at(20_000);
+	targets.push({
+		id: 'fasterThanCompareDatasets',
+		target: 'At least 200x faster than Compare Datasets at 20k records (node time in the same n8n run)',
+		value: row20k?.ratio ?? null,
+		display: row20k?.ratio == null ? 'not measured' : `${row20k.ratio}x (${row20k.changeDetectorMs} ms against ${row20k.compareDatasetsMs} ms)`,
+		met: row20k?.ratio == null ? null : row20k.ratio >= 200,
+	});
+
+	const [row10k, row100k] = [at(10_000), at(100_000)];
+	const growth = row10k && row100k ? round2(row100k.changeDetectorMs / row10k.changeDetectorMs) : null;
+	targets.push({
+		id: 'linearGrowth',
+		target: 'Linear growth: the Change Detector node time grows less than 12x from 10k to 100k records',
+		value: growth,
+		display: growth === null ? 'not measured' : `${growth}x (${row10k.changeDetectorMs} ms to ${row100k.changeDetectorMs} ms)`,
+		met: growth === null ? null : growth < 12,
+	});
+
+	const diff1m = engine?.rows.find((row) => row.operation === 'diff' && row.records === 1_000_000);
+	targets.push({
+		id: 'engineDiffNearFloor',
+		target: 'The engine diff within 3x the floor (canonical JSON + sha256) at 1M records',
+		value: diff1m?.ratio ?? null,
+		display: diff1m ? `${diff1m.ratio}x (${Math.round(diff1m.engineMs)} ms against ${Math.round(diff1m.floorMs)} ms)` : 'not measured',
+		met: diff1m ? diff1m.ratio <= 3 : null,
+	});
+
+	for (const [backend, minimum, label] of [
+		['postgres', 20_000, 'PostgreSQL'],
+		['builtin', 50_000, 'the built-in store'],
+	]) {
+		const measured = store?.[backend];
+		const operations = ['commitNew', 'commitChanged', 'lookUp'];
+		const slowest = measured ? Math.min(...operations.map((operation) => measured[operation].rowsPerSecond)) : null;
+		targets.push({
+			id: `store.${backend}`,
+			target: `At least ${minimum / 1000}k rows/s on ${label} (Commit of new and of changed records, and Look Up; 100k records in batches)`,
+			value: slowest,
+			display: measured ? operations.map((operation) => `${operationLabel(operation)} ${thousands(measured[operation].rowsPerSecond)}/s`).join(', ') : 'not measured',
+			met: measured ? slowest >= minimum : null,
+		});
+	}
+	return targets;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async function runSuite({ quick, sections, rounds }) {
+	const { ensureN8nInstalled, ensurePackageBuilt } = await import('../scripts/n8n-host.mjs');
+	const startedAt = new Date();
+	const loadAtStart = loadavg().map(round2);
+	const stopWatching = watchLoad();
+	log(`Benchmark suite${quick ? ' (quick)' : ''}: load average at start ${loadAtStart.join(', ')} on ${cpus().length} CPUs`);
+	await ensurePackageBuilt({ log });
+	if (sections.includes('n8n')) await ensureN8nInstalled({ log });
+
+	const results = {
+		suite: 'n8n-nodes-two-way-sync benchmarks (bench/run.mjs)',
+		quick,
+		startedAt: startedAt.toISOString(),
+		code: codeVersion(),
+		machine: { ...machine(), loadAverageAtStart: { '1m': loadAtStart[0], '5m': loadAtStart[1], '15m': loadAtStart[2] } },
+		sections: {},
+	};
+
+	if (sections.includes('engine')) {
+		log('=== engine scaling ===');
+		results.sections.engine = await engineSection({ sizes: quick ? [10_000, 20_000] : [10_000, 100_000, 1_000_000], rounds });
+	}
+	if (sections.includes('store')) {
+		log('=== store throughput ===');
+		const { measureStores, storeTable } = await import('./store.mjs');
+		results.sections.store = await measureStores(quick ? { records: 20_000, batchSize: 5_000 } : { records: 100_000, batchSize: 10_000 });
+		log(storeTable(results.sections.store));
+	}
+	if (sections.includes('n8n')) {
+		log('=== change detection in real n8n ===');
+		const { measureDetectorVsCompare } = await import('./detectorVsCompare.n8n.mjs');
+		const measured = await measureDetectorVsCompare(
+			quick
+				? { sizes: [1_000, 2_000], compareMax: 2_000, profileSize: 2_000, log }
+				: { sizes: [1_000, 5_000, 10_000, 20_000, 40_000, 100_000], compareMax: 40_000, profileSize: 20_000, log },
+		);
+		results.sections.changeDetection = {
+			method:
+				'one n8n 2.41.1 CLI run (n8n execute) per size, package installed as a community node; Code "Current" feeds the Change Detector (snapshot, full snapshot, built-in store, previous snapshot committed by a seed run) and input 1 of Compare Datasets, Code "Previous" its input 2; times are executionTime from the run JSON; peak RSS is the VmHWM of the n8n process',
+			scenario: 'previous: N contact records; current: 5% edited, 3% new, 2% deleted; updated_at ignored by both nodes',
+			...measured,
+		};
+	}
+	results.sections.endToEnd = {
+		status: 'not measured yet',
+		reason: "needs issue #7's end-to-end set-up (a scheduled cycle with 1k and 10k changed records; webhook latency p50 and p95 over 50 saves)",
+	};
+
+	results.finishedAt = new Date().toISOString();
+	results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+	results.machine.loadAverageDuringRun = stopWatching();
+	results.targets = targetsFrom(results);
+	return results;
+}
+
+async function main() {
+	const reportOnly = option('report-only', null);
+	let results;
+	let file;
+	if (reportOnly) {
+		file = reportOnly;
+		results = JSON.parse(readFileSync(file, 'utf8'));
+		results.targets = targetsFrom(results);
+	} else {
+		const quick = process.argv.includes('--quick');
+		const sections = option('sections', 'engine,store,n8n').split(',');
+		results = await runSuite({ quick, sections, rounds: Number(option('rounds', 3)) });
+		mkdirSync(join(here, 'results'), { recursive: true });
+		file = join(here, 'results', `${results.startedAt.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+		writeFileSync(file, `${JSON.stringify(results, null, '\t')}\n`);
+		log(`Results written to ${relative(process.cwd(), file)}`);
+		if (quick) {
+			for (const target of results.targets) log(`${target.met === null ? 'not measured' : target.met ? 'met   ' : 'MISSED'}  ${target.target}: ${target.display}`);
+			return;
+		}
+	}
+	const resultsFile = relative(here, file);
+	writeFileSync(join(here, 'RESULTS.md'), renderMarkdown(results, { resultsFile }));
+	const chart = renderChart(results);
+	if (chart) writeFileSync(join(here, 'chart.svg'), chart);
+	log(`Regenerated bench/RESULTS.md${chart ? ' and bench/chart.svg' : ''} from ${resultsFile}`);
+	for (const target of results.targets) log(`${target.met === null ? 'not measured' : target.met ? 'met   ' : 'MISSED'}  ${target.target}: ${target.display}`);
+}
+
+await main();
