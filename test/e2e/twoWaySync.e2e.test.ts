@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { Client } from 'pg';
 
 import { createScratchDatabase } from '../support/postgres';
@@ -15,206 +12,29 @@ import {
 	type RunJson,
 	type WorkflowJson,
 } from './support';
-import { PARSE_SETUP_TIMEOUT_MS, parseHost, startParseStack, type ParseObject, type ParseStack } from './support/systems';
+import { PARSE_SETUP_TIMEOUT_MS, startParseStack, type ParseStack } from './support/systems';
+import {
+	CRM_WRITERS,
+	Crm,
+	DATABASE_WRITERS,
+	Database,
+	PACKAGE_TYPE_PREFIX,
+	STORE_CREDENTIAL,
+	byEmail,
+	contactAsCustomer,
+	emitted,
+	exampleFor,
+	systemCredentials,
+	withPostgresStore,
+	writesOf,
+	type Contact,
+	type Customer,
+	type StoreKind,
+} from './support/twoWaySystems';
 
 // Example workflow 1 (examples/two-way-crm-database) through the real n8n CLI, between two real
 // systems: Parse Server (the CRM, over REST with the REST key) and PostgreSQL (the database). Edits
 // are made directly in each system between the cycles; the test then reads both systems back.
-
-const example = JSON.parse(
-	readFileSync(join(__dirname, '..', '..', 'examples', 'two-way-crm-database', 'workflow.json'), 'utf8'),
-) as WorkflowJson;
-
-const { parseRequest, createClassSchema } = parseHost;
-
-const PACKAGE_TYPE_PREFIX = 'n8n-nodes-two-way-sync.';
-const CLASS = 'Contact';
-const POSTGRES_CREDENTIAL = { id: 'CustomersDb00001', name: 'Customers database' };
-const PARSE_CREDENTIAL = { id: 'ParseRestKeys001', name: 'Parse REST API keys' };
-const STORE_CREDENTIAL = { id: 'SyncStatePg00001', name: 'Sync State PostgreSQL' };
-
-type StoreKind = 'builtin' | 'postgres';
-
-const DATABASE_WRITERS = ['Insert Customers', 'Update Customers', 'Delete Customers'];
-const CRM_WRITERS = ['Create Contacts', 'Update Contacts', 'Delete Contacts'];
-
-/** A contact in Parse, as the CRM holds it. */
-interface Contact {
-	fullName: string;
-	email: string;
-	phoneNumber: string;
-	isActive: 'yes' | 'no';
-	/** dd/MM/yyyy */
-	birthday: string;
-	status: string;
-}
-
-/** A row of `customers`, as the database holds it; also what both systems must agree on. */
-interface Customer {
-	full_name: string;
-	email: string;
-	phone: string;
-	active: boolean;
-	/** yyyy-MM-dd; stored as a timestamptz at midnight UTC. */
-	birth_date: string;
-	status: 'A' | 'I' | 'L';
-}
-
-const STATUS_CODES: Record<string, Customer['status']> = { Active: 'A', Inactive: 'I', Lead: 'L' };
-
-/** The test's own reading of the mapping, independent of the Field Mapper. */
-function contactAsCustomer(contact: ParseObject): Customer {
-	const [day, month, year] = String(contact.birthday).split('/');
-	return {
-		full_name: String(contact.fullName),
-		email: String(contact.email),
-		phone: String(contact.phoneNumber),
-		active: contact.isActive === 'yes',
-		birth_date: `${year}-${month}-${day}`,
-		status: STATUS_CODES[String(contact.status)],
-	};
-}
-
-const byEmail = (a: Customer, b: Customer) => a.email.toLowerCase().localeCompare(b.email.toLowerCase());
-
-// ---------------------------------------------------------------------------------------------
-// The two systems
-
-class Crm {
-	constructor(private readonly stack: ParseStack) {}
-
-	private get server() {
-		return this.stack.parse;
-	}
-
-	async createClass(): Promise<void> {
-		await createClassSchema(this.server, CLASS, {
-			fullName: 'String',
-			email: 'String',
-			phoneNumber: 'String',
-			isActive: 'String',
-			birthday: 'String',
-			status: 'String',
-		});
-	}
-
-	async create(contact: Contact): Promise<string> {
-		const created = await parseRequest<{ objectId: string }>(this.server, 'POST', `/classes/${CLASS}`, contact);
-		return created.objectId;
-	}
-
-	async update(email: string, fields: Partial<Contact>): Promise<void> {
-		const contact = await this.byEmail(email);
-		await parseRequest(this.server, 'PUT', `/classes/${CLASS}/${contact.objectId}`, fields);
-	}
-
-	async delete(email: string): Promise<void> {
-		const contact = await this.byEmail(email);
-		await parseRequest(this.server, 'DELETE', `/classes/${CLASS}/${contact.objectId}`);
-	}
-
-	async all(): Promise<ParseObject[]> {
-		const { results } = await parseRequest<{ results: ParseObject[] }>(this.server, 'GET', `/classes/${CLASS}?limit=1000&order=objectId`);
-		return results;
-	}
-
-	async byEmail(email: string): Promise<ParseObject> {
-		const found = (await this.all()).filter((contact) => String(contact.email).toLowerCase() === email.toLowerCase());
-		if (found.length !== 1) throw new Error(`Expected one CRM contact with email ${email}, found ${found.length}.`);
-		return found[0];
-	}
-
-	/** The field names of the class, as Parse's schema lists them. */
-	async fieldNames(): Promise<string[]> {
-		const schema = await parseRequest<{ fields: Record<string, unknown> }>(this.server, 'GET', `/schemas/${CLASS}`, undefined, { useMasterKey: true });
-		return Object.keys(schema.fields).sort();
-	}
-}
-
-class Database {
-	constructor(private readonly client: Client) {}
-
-	async createTable(): Promise<void> {
-		await this.client.query(`
-			CREATE TABLE customers (
-				id serial PRIMARY KEY,
-				full_name text NOT NULL,
-				email text NOT NULL,
-				phone varchar(20),
-				active boolean NOT NULL DEFAULT true,
-				birth_date timestamptz,
-				status text NOT NULL CHECK (status IN ('A', 'I', 'L')),
-				updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
-			)`);
-		await this.client.query(`
-			CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN
-				NEW.updated_at = clock_timestamp();
-				RETURN NEW;
-			END $$`);
-		await this.client.query('CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch_updated_at()');
-	}
-
-	async insert(customer: Customer): Promise<number> {
-		const { rows } = await this.client.query<{ id: number }>(
-			'INSERT INTO customers (full_name, email, phone, active, birth_date, status) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-			[customer.full_name, customer.email, customer.phone, customer.active, `${customer.birth_date}T00:00:00Z`, customer.status],
-		);
-		return rows[0].id;
-	}
-
-	async update(email: string, fields: Partial<Customer>): Promise<void> {
-		const entries = Object.entries(fields).map(([column, value]): [string, unknown] => [column, column === 'birth_date' ? `${String(value)}T00:00:00Z` : value]);
-		const assignments = entries.map(([column], index) => `${column} = $${index + 2}`).join(', ');
-		const { rowCount } = await this.client.query(`UPDATE customers SET ${assignments} WHERE lower(email) = lower($1)`, [email, ...entries.map(([, value]) => value)]);
-		if (rowCount !== 1) throw new Error(`Expected to update one customer with email ${email}, updated ${rowCount}.`);
-	}
-
-	async delete(email: string): Promise<void> {
-		const { rowCount } = await this.client.query('DELETE FROM customers WHERE lower(email) = lower($1)', [email]);
-		if (rowCount !== 1) throw new Error(`Expected to delete one customer with email ${email}, deleted ${rowCount}.`);
-	}
-
-	async all(): Promise<Customer[]> {
-		const { rows } = await this.client.query<Customer>(`
-			SELECT full_name, email, phone, active, to_char(birth_date AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS birth_date, status
-			FROM customers ORDER BY id`);
-		return rows;
-	}
-
-	async columnNames(): Promise<string[]> {
-		const { rows } = await this.client.query<{ column_name: string }>(
-			"SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'customers' ORDER BY column_name",
-		);
-		return rows.map((row) => row.column_name);
-	}
-}
-
-// ---------------------------------------------------------------------------------------------
-// The workflows
-
-/** The example with the Parse URL of this test's server, and for the PostgreSQL store every node of ours pointed at it. */
-function exampleFor(parseUrl: string, store: StoreKind): WorkflowJson {
-	const workflow = structuredClone(example);
-	const settings = workflow.nodes.find((node) => node.name === 'Settings');
-	const assignments = (settings?.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> } | undefined)?.assignments;
-	const parseUrlSetting = assignments?.find((assignment) => assignment.name === 'parseUrl');
-	if (!parseUrlSetting) throw new Error('The example has no "parseUrl" in its Settings node.');
-	parseUrlSetting.value = parseUrl;
-	if (store === 'postgres') {
-		workflow.name = `${workflow.name} (PostgreSQL store)`;
-		for (const node of workflow.nodes) withPostgresStore(node);
-	}
-	return workflow;
-}
-
-function withPostgresStore(node: WorkflowJson['nodes'][number]): void {
-	const type = node.type.startsWith(PACKAGE_TYPE_PREFIX) ? node.type.slice(PACKAGE_TYPE_PREFIX.length) : null;
-	// The Field Mapper keeps no state; every other node of ours reads or writes the store.
-	if (!type || type === 'fieldMapper') return;
-	node.parameters = { ...node.parameters, store: 'postgres' };
-	node.credentials = { ...node.credentials, syncStatePostgresApi: STORE_CREDENTIAL };
-}
 
 /** Reads the audit trail of the sync back from the store, and verifies its hash chain. */
 function auditCheckWorkflow(store: StoreKind): WorkflowJson {
@@ -257,17 +77,6 @@ function auditCheckWorkflow(store: StoreKind): WorkflowJson {
 
 // ---------------------------------------------------------------------------------------------
 // Reading the run JSON
-
-/** Items one node emitted on one output over all its runs; none when it did not run. */
-function emitted(run: RunJson, nodeName: string, output: number): Array<Record<string, unknown>> {
-	const runs = run.data.resultData.runData[nodeName] ?? [];
-	return runs.flatMap((nodeRun) => (nodeRun.data?.main?.[output] ?? []).map((item) => item.json));
-}
-
-/** Items that reached a write node, whatever became of them. */
-function writesOf(run: RunJson, writers: string[]): number {
-	return writers.reduce((sum, writer) => sum + emitted(run, writer, 0).length + emitted(run, writer, 1).length, 0);
-}
 
 function failedWrites(run: RunJson): Array<Record<string, unknown>> {
 	return [...DATABASE_WRITERS, ...CRM_WRITERS].flatMap((writer) => emitted(run, writer, 1));
@@ -347,29 +156,7 @@ function describeTwoWaySync(label: string, store: StoreKind): void {
 			await crm.createClass();
 			await database.createTable();
 
-			const credentials: CredentialJson[] = [
-				{
-					...POSTGRES_CREDENTIAL,
-					type: 'postgres',
-					data: {
-						host: customersDatabase.host,
-						port: customersDatabase.port,
-						database: customersDatabase.database,
-						user: customersDatabase.user,
-						password: customersDatabase.password,
-						ssl: 'disable',
-					},
-				},
-				{
-					...PARSE_CREDENTIAL,
-					type: 'httpCustomAuth',
-					data: {
-						json: JSON.stringify({
-							headers: { 'X-Parse-Application-Id': stack.parse.appId, 'X-Parse-REST-API-Key': stack.parse.restApiKey },
-						}),
-					},
-				},
-			];
+			const credentials: CredentialJson[] = systemCredentials(customersDatabase, stack.parse);
 			if (store === 'postgres') {
 				const storeDatabase = await createScratchDatabase('sync_state', stack.postgres.url);
 				credentials.push({
@@ -524,6 +311,9 @@ function describeTwoWaySync(label: string, store: StoreKind): void {
 				// And the other way round: deleted in the CRM while changed in the database.
 				await crm.delete(frances.email);
 				await database.update(frances.email, { phone: '+1 914 555 0199' });
+				// Both sides make the same edit: nothing to write, and it must not come back next cycle.
+				await crm.update(edsger.email, { phoneNumber: '+31 20 555 0150' });
+				await database.update(edsger.email, { phone: '+31 20 555 0150' });
 				await runCycle('cycle 3');
 			}, N8N_RUN_TIMEOUT_MS);
 
@@ -549,9 +339,18 @@ function describeTwoWaySync(label: string, store: StoreKind): void {
 				);
 				expect(recreated.map((item) => (syncOf(item).target as { system: string }).system).sort()).toEqual(['crm', 'db']);
 			});
+
+			it('writes nothing for the same edit made on both sides, and remembers both versions as seen', async () => {
+				expect((await crm.byEmail(edsger.email)).phoneNumber).toBe('+31 20 555 0150');
+				expect((await database.all()).find((row) => row.email === edsger.email)?.phone).toBe('+31 20 555 0150');
+				expect(emitted(cycle('cycle 3'), 'Remember Settled Records', 0).map((item) => syncOf(item))).toEqual([
+					expect.objectContaining({ op: 'none', reason: 'in sync', status: 'seen', committed: true }),
+				]);
+			});
 		});
 
 		describe('cycle 4: no edits', () => {
+			// Cycle 3's same edit on both sides was settled then: neither detector reports it again.
 			beforeAll(async () => {
 				await runCycle('cycle 4');
 			}, N8N_RUN_TIMEOUT_MS);

@@ -1,0 +1,250 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Client } from 'pg';
+
+import type { ScratchDatabase } from '../../support/postgres';
+import type { CredentialJson, RunJson, WorkflowJson } from './n8nHost';
+import { parseHost, type ParseObject, type ParseStack, type RunningParse } from './systems';
+
+// The two systems of the example workflows (a Parse class `Contact`, a PostgreSQL table `customers`),
+// the credentials the examples name, and readers of their run JSON: shared by the end-to-end tests of
+// workflow 1 (scheduled, two-way) and workflow 2 (real-time, one-way).
+
+/** Example workflow 1, as shipped. */
+export const scheduledExample = JSON.parse(
+	readFileSync(join(__dirname, '..', '..', '..', 'examples', 'two-way-crm-database', 'workflow.json'), 'utf8'),
+) as WorkflowJson;
+
+const { parseRequest, createClassSchema } = parseHost;
+
+export const PACKAGE_TYPE_PREFIX = 'n8n-nodes-two-way-sync.';
+export const CLASS = 'Contact';
+export const POSTGRES_CREDENTIAL = { id: 'CustomersDb00001', name: 'Customers database' };
+export const PARSE_CREDENTIAL = { id: 'ParseRestKeys001', name: 'Parse REST API keys' };
+export const STORE_CREDENTIAL = { id: 'SyncStatePg00001', name: 'Sync State PostgreSQL' };
+
+export type StoreKind = 'builtin' | 'postgres';
+
+export const DATABASE_WRITERS = ['Insert Customers', 'Update Customers', 'Delete Customers'];
+export const CRM_WRITERS = ['Create Contacts', 'Update Contacts', 'Delete Contacts'];
+
+/** A contact in Parse, as the CRM holds it. */
+export interface Contact {
+	fullName: string;
+	email: string;
+	phoneNumber: string;
+	isActive: 'yes' | 'no';
+	/** dd/MM/yyyy */
+	birthday: string;
+	status: string;
+}
+
+/** A row of `customers`, as the database holds it; also what both systems must agree on. */
+export interface Customer {
+	full_name: string;
+	email: string;
+	phone: string;
+	active: boolean;
+	/** yyyy-MM-dd; stored as a timestamptz at midnight UTC. */
+	birth_date: string;
+	status: 'A' | 'I' | 'L';
+}
+
+const STATUS_CODES: Record<string, Customer['status']> = { Active: 'A', Inactive: 'I', Lead: 'L' };
+
+/** The test's own reading of the mapping, independent of the Field Mapper. */
+export function contactAsCustomer(contact: ParseObject): Customer {
+	const [day, month, year] = String(contact.birthday).split('/');
+	return {
+		full_name: String(contact.fullName),
+		email: String(contact.email),
+		phone: String(contact.phoneNumber),
+		active: contact.isActive === 'yes',
+		birth_date: `${year}-${month}-${day}`,
+		status: STATUS_CODES[String(contact.status)],
+	};
+}
+
+export const byEmail = (a: Customer, b: Customer) => a.email.toLowerCase().localeCompare(b.email.toLowerCase());
+
+// ---------------------------------------------------------------------------------------------
+// The two systems
+
+export class Crm {
+	constructor(private readonly stack: ParseStack) {}
+
+	private get server() {
+		return this.stack.parse;
+	}
+
+	async createClass(): Promise<void> {
+		await createClassSchema(this.server, CLASS, {
+			fullName: 'String',
+			email: 'String',
+			phoneNumber: 'String',
+			isActive: 'String',
+			birthday: 'String',
+			status: 'String',
+		});
+	}
+
+	async create(contact: Contact): Promise<string> {
+		const created = await parseRequest<{ objectId: string }>(this.server, 'POST', `/classes/${CLASS}`, contact);
+		return created.objectId;
+	}
+
+	async update(email: string, fields: Partial<Contact>): Promise<void> {
+		const contact = await this.byEmail(email);
+		await parseRequest(this.server, 'PUT', `/classes/${CLASS}/${contact.objectId}`, fields);
+	}
+
+	async delete(email: string): Promise<void> {
+		const contact = await this.byEmail(email);
+		await parseRequest(this.server, 'DELETE', `/classes/${CLASS}/${contact.objectId}`);
+	}
+
+	async all(): Promise<ParseObject[]> {
+		const { results } = await parseRequest<{ results: ParseObject[] }>(this.server, 'GET', `/classes/${CLASS}?limit=1000&order=objectId`);
+		return results;
+	}
+
+	async byEmail(email: string): Promise<ParseObject> {
+		const found = (await this.all()).filter((contact) => String(contact.email).toLowerCase() === email.toLowerCase());
+		if (found.length !== 1) throw new Error(`Expected one CRM contact with email ${email}, found ${found.length}.`);
+		return found[0];
+	}
+
+	/** The field names of the class, as Parse's schema lists them. */
+	async fieldNames(): Promise<string[]> {
+		const schema = await parseRequest<{ fields: Record<string, unknown> }>(this.server, 'GET', `/schemas/${CLASS}`, undefined, { useMasterKey: true });
+		return Object.keys(schema.fields).sort();
+	}
+}
+
+export class Database {
+	constructor(private readonly client: Client) {}
+
+	async createTable(): Promise<void> {
+		await this.client.query(`
+			CREATE TABLE customers (
+				id serial PRIMARY KEY,
+				full_name text NOT NULL,
+				email text NOT NULL,
+				phone varchar(20),
+				active boolean NOT NULL DEFAULT true,
+				birth_date timestamptz,
+				status text NOT NULL CHECK (status IN ('A', 'I', 'L')),
+				updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+			)`);
+		await this.client.query(`
+			CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				NEW.updated_at = clock_timestamp();
+				RETURN NEW;
+			END $$`);
+		await this.client.query('CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch_updated_at()');
+	}
+
+	async insert(customer: Customer): Promise<number> {
+		const { rows } = await this.client.query<{ id: number }>(
+			'INSERT INTO customers (full_name, email, phone, active, birth_date, status) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+			[customer.full_name, customer.email, customer.phone, customer.active, `${customer.birth_date}T00:00:00Z`, customer.status],
+		);
+		return rows[0].id;
+	}
+
+	async update(email: string, fields: Partial<Customer>): Promise<void> {
+		const entries = Object.entries(fields).map(([column, value]): [string, unknown] => [column, column === 'birth_date' ? `${String(value)}T00:00:00Z` : value]);
+		const assignments = entries.map(([column], index) => `${column} = $${index + 2}`).join(', ');
+		const { rowCount } = await this.client.query(`UPDATE customers SET ${assignments} WHERE lower(email) = lower($1)`, [email, ...entries.map(([, value]) => value)]);
+		if (rowCount !== 1) throw new Error(`Expected to update one customer with email ${email}, updated ${rowCount}.`);
+	}
+
+	async delete(email: string): Promise<void> {
+		const { rowCount } = await this.client.query('DELETE FROM customers WHERE lower(email) = lower($1)', [email]);
+		if (rowCount !== 1) throw new Error(`Expected to delete one customer with email ${email}, deleted ${rowCount}.`);
+	}
+
+	async all(): Promise<Customer[]> {
+		const { rows } = await this.client.query<Customer>(`
+			SELECT full_name, email, phone, active, to_char(birth_date AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS birth_date, status
+			FROM customers ORDER BY id`);
+		return rows;
+	}
+
+	async columnNames(): Promise<string[]> {
+		const { rows } = await this.client.query<{ column_name: string }>(
+			"SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'customers' ORDER BY column_name",
+		);
+		return rows.map((row) => row.column_name);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Example workflow 1
+
+/** The example with the Parse URL of this test's server, and for the PostgreSQL store every node of ours pointed at it. */
+export function exampleFor(parseUrl: string, store: StoreKind): WorkflowJson {
+	const workflow = structuredClone(scheduledExample);
+	const settings = workflow.nodes.find((node) => node.name === 'Settings');
+	const assignments = (settings?.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> } | undefined)?.assignments;
+	const parseUrlSetting = assignments?.find((assignment) => assignment.name === 'parseUrl');
+	if (!parseUrlSetting) throw new Error('The example has no "parseUrl" in its Settings node.');
+	parseUrlSetting.value = parseUrl;
+	if (store === 'postgres') {
+		workflow.name = `${workflow.name} (PostgreSQL store)`;
+		for (const node of workflow.nodes) withPostgresStore(node);
+	}
+	return workflow;
+}
+
+export function withPostgresStore(node: WorkflowJson['nodes'][number]): void {
+	const type = node.type.startsWith(PACKAGE_TYPE_PREFIX) ? node.type.slice(PACKAGE_TYPE_PREFIX.length) : null;
+	// The Field Mapper keeps no state; every other node of ours reads or writes the store.
+	if (!type || type === 'fieldMapper') return;
+	node.parameters = { ...node.parameters, store: 'postgres' };
+	node.credentials = { ...node.credentials, syncStatePostgresApi: STORE_CREDENTIAL };
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Reading the run JSON
+
+/** Items one node emitted on one output over all its runs; none when it did not run. */
+export function emitted(run: RunJson, nodeName: string, output: number): Array<Record<string, unknown>> {
+	const runs = run.data.resultData.runData[nodeName] ?? [];
+	return runs.flatMap((nodeRun) => (nodeRun.data?.main?.[output] ?? []).map((item) => item.json));
+}
+
+/** Items that reached a write node, whatever became of them. */
+export function writesOf(run: RunJson, writers: string[]): number {
+	return writers.reduce((sum, writer) => sum + emitted(run, writer, 0).length + emitted(run, writer, 1).length, 0);
+}
+
+/** The two credentials the examples name, for the given customers database and Parse server. */
+export function systemCredentials(customersDatabase: ScratchDatabase, parse: RunningParse): CredentialJson[] {
+	return [
+		{
+			...POSTGRES_CREDENTIAL,
+			type: 'postgres',
+			data: {
+				host: customersDatabase.host,
+				port: customersDatabase.port,
+				database: customersDatabase.database,
+				user: customersDatabase.user,
+				password: customersDatabase.password,
+				ssl: 'disable',
+			},
+		},
+		{
+			...PARSE_CREDENTIAL,
+			type: 'httpCustomAuth',
+			data: {
+				json: JSON.stringify({
+					headers: { 'X-Parse-Application-Id': parse.appId, 'X-Parse-REST-API-Key': parse.restApiKey },
+				}),
+			},
+		},
+	];
+}
