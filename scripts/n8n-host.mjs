@@ -39,7 +39,7 @@ const defaultLog = (line) => process.stderr.write(`${line}\n`);
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function pathWithNode24(basePath = process.env.PATH ?? '') {
+export function pathWithNode24(basePath = process.env.PATH ?? '') {
 	return [ROOT_BIN, basePath].filter(Boolean).join(':');
 }
 
@@ -48,7 +48,7 @@ function pathWithNode24(basePath = process.env.PATH ?? '') {
  * Standard output goes through a file, not a pipe: n8n exits before a pipe is drained, and the
  * end of a large run JSON would be lost.
  */
-function run(command, args, { cwd = ROOT, env = process.env, timeoutMs = 30 * 60_000 } = {}) {
+export function run(command, args, { cwd = ROOT, env = process.env, timeoutMs = 30 * 60_000 } = {}) {
 	return new Promise((resolvePromise, reject) => {
 		const started = Date.now();
 		const outputDir = mkdtempSync(join(tmpdir(), 'tws-run-'));
@@ -75,17 +75,17 @@ function run(command, args, { cwd = ROOT, env = process.env, timeoutMs = 30 * 60
 	});
 }
 
-function tail(text, lines = 40) {
+export function tail(text, lines = 40) {
 	return text.split('\n').slice(-lines).join('\n');
 }
 
-function commandFailure(what, result) {
+export function commandFailure(what, result) {
 	const exit = result.signal ? `signal ${result.signal}` : `exit code ${result.code}`;
 	return new Error(`${what} failed (${exit}).\n--- stdout (tail) ---\n${tail(result.stdout)}\n--- stderr (tail) ---\n${tail(result.stderr)}`);
 }
 
 /** Prints "still running" every 30 s, so a user waiting on a long step sees it is alive. */
-async function withHeartbeat(log, label, promise) {
+export async function withHeartbeat(log, label, promise) {
 	const started = Date.now();
 	const timer = setInterval(() => log(`  ... ${label} still running (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
 	try {

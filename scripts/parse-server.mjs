@@ -57,64 +57,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { NODE24, ROOT, freePort } from './n8n-host.mjs';
+import { NODE24, ROOT, commandFailure, freePort, pathWithNode24, run as runCommand, tail, withHeartbeat } from './n8n-host.mjs';
 
 export const PARSE_HOST_DIR = join(ROOT, 'e2e', 'parse-host');
 const PARSE_MODULES = join(PARSE_HOST_DIR, 'node_modules');
 const PARSE_BIN = join(PARSE_MODULES, 'parse-server', 'bin', 'parse-server');
 const INSTALL_STAMP = join(PARSE_MODULES, '.two-way-sync-parse-host.json');
-const ROOT_BIN = join(ROOT, 'node_modules', '.bin');
 
 const defaultLog = (line) => process.stderr.write(`${line}\n`);
 const sleep = (ms) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Processes (shared with scripts/demo-systems.mjs)
-
-export function pathWithNode24(basePath = process.env.PATH ?? '') {
-	return [ROOT_BIN, basePath].filter(Boolean).join(':');
-}
-
-export function tail(text, lines = 40) {
-	return text.split('\n').slice(-lines).join('\n');
-}
-
-/** Runs a command to completion and keeps its output; never throws on a non-zero exit. */
-export function runCommand(command, args, { cwd = ROOT, env = process.env, timeoutMs = 30 * 60_000 } = {}) {
-	return new Promise((resolvePromise, reject) => {
-		const started = Date.now();
-		const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-		child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-		const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-		child.on('error', (error) => {
-			clearTimeout(timer);
-			reject(error);
-		});
-		child.on('close', (code, signal) => {
-			clearTimeout(timer);
-			resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
-		});
-	});
-}
-
-function commandFailure(what, result) {
-	const exit = result.signal ? `signal ${result.signal}` : `exit code ${result.code}`;
-	return new Error(`${what} failed (${exit}).\n--- stdout (tail) ---\n${tail(result.stdout)}\n--- stderr (tail) ---\n${tail(result.stderr)}`);
-}
-
-/** Prints "still running" every 20 s, so a user waiting on a long step sees it is alive. */
-async function withHeartbeat(log, label, promise) {
-	const started = Date.now();
-	const timer = setInterval(() => log(`  ... ${label} still running (${Math.round((Date.now() - started) / 1000)} s)`), 20_000);
-	try {
-		return await promise;
-	} finally {
-		clearInterval(timer);
-	}
-}
 
 // Pids of the servers started here and still running; one exit listener kills them all, however
 // many there are (a listener per server trips Node's MaxListeners warning).
