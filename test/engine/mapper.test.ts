@@ -213,6 +213,12 @@ describe('transforms', () => {
 		expect(error).toEqual({ field: 'in', value: 'Gone', rule: 'in → out', code: 'valueMap', message: '"Gone" is not in the value map ("1", "Active", "Inactive")' });
 	});
 
+	it('Value Map treats "__proto__" as an ordinary source value', () => {
+		// Found by fast-check: a plain object swallowed the entry as its prototype.
+		expect(mapOne({ transforms: [{ type: 'valueMap', map: '{"__proto__": "P", "x": "X"}', fallback: 'error' }] }, '__proto__')).toBe('P');
+		expect(({} as Record<string, unknown>).P).toBeUndefined();
+	});
+
 	it('Value Map accepts its table as JSON text, as the editor gives it', () => {
 		expect(mapOne({ transforms: [{ type: 'valueMap', map: '{"Active": "A"}' }] }, 'Active')).toBe('A');
 		const { problems } = parseRuleSet({ rules: [{ source: 'a', target: 'b', transforms: [{ type: 'valueMap', map: '{"Active": }' }] }] });

@@ -234,7 +234,8 @@ function parseJsonOptions(value: unknown): JsonOptions {
 function parseValueMap(value: unknown): Record<string, JsonPrimitive> {
 	const map = typeof value === 'string' ? parseJsonText(value, 'valueMap.map') : value;
 	if (!isObject(map)) throw new RuleInputError('The value map must be an object of source value to target value, e.g. {"Active": "A"}');
-	const result: Record<string, JsonPrimitive> = {};
+	// No prototype: a source value such as "__proto__" must stay an ordinary entry.
+	const result: Record<string, JsonPrimitive> = Object.create(null) as Record<string, JsonPrimitive>;
 	for (const [key, target] of Object.entries(map)) {
 		if (!isPrimitive(target)) throw new RuleInputError(`The value map gives ${describe(target)} for "${key}"; use text, a number, a boolean or null`);
 		result[key] = target;
