@@ -232,6 +232,15 @@ export class ChangeDetector implements INodeType {
 				displayOptions: { show: { mode: ['event'], opSource: ['fixed'] } },
 			},
 			{
+				displayName: 'Is Own Write',
+				name: 'ownWrite',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { mode: ['event'] } },
+				description:
+					"Whether the event reports a write this sync made itself. Set an expression that recognises the sync's writes by a mark its write nodes send, e.g. {{ $json.body.context?.syncWriter === 'contacts' }} for Parse Server's X-Parse-Cloud-Context header. Such events change nothing and go where echoes go; this catches the event that arrives before the sync has linked its new record, which the state cannot yet recognise.",
+			},
+			{
 				displayName: 'Verify Signature',
 				name: 'verifySignature',
 				type: 'boolean',

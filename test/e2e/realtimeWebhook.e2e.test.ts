@@ -317,6 +317,43 @@ describe('Real-time leg: Parse webhooks into PostgreSQL through an active workfl
 		}, N8N_RUN_TIMEOUT_MS);
 	});
 
+	describe('the scheduled workflow (example 1) writing to Parse while this one is active', () => {
+		const katherine: Customer = { full_name: 'Katherine Johnson', email: 'katherine@example.com', phone: '+1 757 555 0126', active: true, birth_date: '1918-08-26', status: 'A' };
+		let scheduled: RunJson;
+		let webhookRuns: RunJson[];
+
+		beforeAll(async () => {
+			await database.insert(katherine);
+			await database.update(grace.email, { phone: '+1 212 555 0199' });
+			// Both n8n processes at once, as in production: the webhook calls arrive while the
+			// scheduled run writes, before its Commit links the new contact. The CLI run shares the
+			// user folder's SQLite files with `n8n start` (WAL lets two processes on one machine do that).
+			scheduled = await n8nHost.executeWorkflow(n8nFolder.folder(), scheduledId);
+			// One afterSave call for the created contact and one for the updated one.
+			const executions = await endedExecutionsAfter(n8n!, cookie, realtimeId, lastExecutionId, 2);
+			lastExecutionId = Number(executions[0].id);
+			webhookRuns = await Promise.all(executions.map(async (execution) => await executionRun(n8n!, cookie, execution.id)));
+		}, 2 * N8N_RUN_TIMEOUT_MS);
+
+		it('creates and updates the contacts in Parse', async () => {
+			expectRunSucceeded(scheduled);
+			expect(emitted(scheduled, 'Create Contacts', 0)).toHaveLength(1);
+			expect(emitted(scheduled, 'Update Contacts', 0)).toHaveLength(1);
+			expect((await crm.byEmail(grace.email)).phoneNumber).toBe('+1 212 555 0199');
+			expect(contactAsCustomer(await crm.byEmail(katherine.email))).toEqual(katherine);
+		});
+
+		it('leaves one row per person in PostgreSQL: the webhook runs wrote nothing for those writes', async () => {
+			expect(webhookRuns).toHaveLength(2);
+			for (const run of webhookRuns) {
+				expectRunSucceeded(run);
+				for (const output of [0, 1, 2]) expect(emitted(run, DETECTOR, output)).toEqual([]);
+				expect(writesOf(run, DATABASE_WRITERS)).toBe(0);
+			}
+			expect((await database.all()).map((row) => row.email).sort()).toEqual([ada.email, grace.email, katherine.email]);
+		});
+	});
+
 	(measureLatency ? describe : describe.skip)(`latency from a Parse save to the row in PostgreSQL (${LATENCY_SAVES} sequential saves)`, () => {
 		const latencies: number[] = [];
 

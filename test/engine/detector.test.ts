@@ -474,6 +474,16 @@ describe('change detection', () => {
 			expect(event(ada, 'delete', tombstoned).unchanged[0].meta.reason).toBe('alreadyDeleted');
 			expect(event(ada, 'ignore').unchanged[0].meta.reason).toBe('ignored');
 		});
+
+		it('reports an event the sync says it wrote itself as unchanged, before it is linked and after', () => {
+			const ada = { id: 1, name: 'Ada' };
+			const own = (record: JsonObject, intent: DetectorInput['intent'], state: Map<string, EntityState> = new Map()) =>
+				detectChanges({ records: [{ record, intent, ownWrite: true }], state: { entities: state }, options: options({ mode: 'event' }) });
+
+			expect(own(ada, 'create').unchanged.map((item) => [item.meta.op, item.meta.reason])).toEqual([['none', 'ownWrite']]);
+			expect(own({ ...ada, name: 'Ada L' }, 'update', seen([ada])).unchanged[0].meta.reason).toBe('ownWrite');
+			expect(own(ada, 'delete', seen([ada])).deleted).toEqual([]);
+		});
 	});
 
 	describe('accounting', () => {

@@ -445,6 +445,24 @@ describe('Change Detector node', () => {
 			expect(result.json('Detect', 3).map((unchanged) => sync(unchanged).reason)).toEqual(['ignored']);
 		});
 
+		it('sends events its own writer marked to Unchanged as own writes, even before the record is linked', async () => {
+			const store = freshStore();
+			const ownWrite = "={{ $json.body.context?.syncWriter === 'contacts' }}";
+			const save = (objectId: string, context?: IDataObject) => ({ body: { triggerName: 'afterSave', object: { objectId, name: 'Ada' }, ...(context ? { context } : {}) } });
+			const parameters = { mode: 'event', recordField: 'body.object', opField: 'body.triggerName', keyFields: 'objectId', ownWrite };
+			const input = [save('p1', { syncWriter: 'contacts' }), save('p2'), save('p3', { syncWriter: 'billing' })];
+
+			const shown = await runChain([detector(store, { ...parameters, includeUnchanged: true })], { input });
+			expect(keys(shown.json('Detect', 0))).toEqual(['p2', 'p3']);
+			expect(shown.json('Detect', 3).map((item) => [sync(item).key, sync(item).op, sync(item).reason])).toEqual([['p1', 'none', 'ownWrite']]);
+
+			const hidden = await runChain([detector(store, parameters)], { input });
+			expect(keys(hidden.json('Detect', 0))).toEqual(['p2', 'p3']);
+			expect(hidden.nodeRuns('Detect')[0].hints?.map((hint) => hint.message)).toEqual([
+				'1 unchanged record (1 of them echoes of this sync\'s own writes) not emitted, because "Include Unchanged" is off.',
+			]);
+		});
+
 		it('stops the run on an unmapped event when the user chose to stop on invalid records', async () => {
 			const result = await runChain(
 				[detector(freshStore(), { mode: 'event', recordField: 'body', opField: 'event', onInvalid: 'fail' })],

@@ -79,6 +79,11 @@ function replayWindow(settings: SignatureSettings, eventId: string, signature: s
 	return undefined;
 }
 
+/** An expression may give a boolean or its text. */
+function isTrue(value: unknown): boolean {
+	return value === true || (typeof value === 'string' && value.trim().toLowerCase() === 'true');
+}
+
 export async function readEvents(
 	ctx: IExecuteFunctions,
 	items: INodeExecutionData[],
@@ -155,7 +160,8 @@ export async function readEvents(
 			}
 			intent = mapped;
 		}
-		read.inputs.push({ record: record as IDataObject, intent });
+		const ownWrite = isTrue(ctx.getNodeParameter('ownWrite', itemIndex, false));
+		read.inputs.push({ record: record as IDataObject, intent, ...(ownWrite ? { ownWrite } : {}) });
 		read.itemIndexes.push(itemIndex);
 	}
 	return read;

@@ -160,7 +160,7 @@ function hintsFor(detection: Detection, settings: DetectorSettings, droppedUncha
 	const hints: NodeExecutionHint[] = [];
 	const { result, events } = detection;
 	if (droppedUnchanged.length > 0) {
-		const echoes = droppedUnchanged.filter((detected) => detected.meta.reason === 'echo').length;
+		const echoes = droppedUnchanged.filter((detected) => detected.meta.reason === 'echo' || detected.meta.reason === 'ownWrite').length;
 		hints.push({
 			type: 'info',
 			location: 'outputPane',

@@ -59,12 +59,14 @@ export interface DetectorOptions {
 export interface DetectorInput {
 	record: unknown;
 	intent?: RecordIntent;
+	/** The event reports a write this sync made itself (the writer said so), so it changes nothing. */
+	ownWrite?: boolean;
 }
 
 /** The sync metadata a detected change carries (`cursor` is where the next incremental read starts). */
 export type DetectorMeta = SyncMeta;
 
-export type NoChangeReason = 'echo' | 'unchanged' | 'notLinked' | 'alreadyDeleted' | 'ignored' | 'settling';
+export type NoChangeReason = 'echo' | 'ownWrite' | 'unchanged' | 'notLinked' | 'alreadyDeleted' | 'ignored' | 'settling';
 
 export type DetectorErrorReason = 'invalidRecord' | 'missingKey' | 'invalidKey' | 'duplicateKey' | 'missingCursor' | 'missingTimestamp';
 
@@ -122,6 +124,7 @@ interface PreparedRecord {
 	hash: string;
 	projection: JsonObject;
 	intent: RecordIntent;
+	ownWrite: boolean;
 	cursor?: CursorValue;
 	editedAt?: number;
 }
@@ -212,7 +215,7 @@ export function prepareRecords(inputs: DetectorInput[], options: DetectorOptions
 	const presentKeys = new Set<string>();
 
 	for (let index = 0; index < inputs.length; index++) {
-		const { record, intent } = inputs[index];
+		const { record, intent, ownWrite } = inputs[index];
 		if (!isPlainObject(record)) {
 			entries[index] = errorEntry(index, record, null, 'invalidRecord', 'The record is not an object', 'Each record must be an object of fields. In event mode, check "Record Field".');
 			continue;
@@ -263,6 +266,7 @@ export function prepareRecords(inputs: DetectorInput[], options: DetectorOptions
 			hash: hashValue(projection),
 			projection,
 			intent: deletedField && isMarkedDeleted(readField(record, deletedField)) ? 'delete' : (intent ?? 'upsert'),
+			ownWrite: ownWrite === true,
 			cursor,
 			editedAt,
 		};
@@ -326,6 +330,8 @@ interface Decision {
 }
 
 function decide(entry: PreparedRecord, own: RecordState | undefined, compared: ComparedFields): Decision {
+	// Reported before its writer committed it, so the state cannot tell yet: the writer's word decides.
+	if (entry.ownWrite) return { op: 'none', reason: 'ownWrite' };
 	if (entry.intent === 'ignore') return { op: 'none', reason: 'ignored' };
 	if (entry.intent === 'delete') {
 		if (!own) return { op: 'none', reason: 'notLinked' };
