@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ensureN8nInstalled, ensurePackageBuilt, importWorkflow, installPackageInto } from '../scripts/n8n-host.mjs';
+import { makeRecords } from './changeDetector.mjs';
 import { execute, nodeMs, outputCount } from './changeDetector-n8n.mjs';
 import { readProfile, summariseProfile } from './cpuProfile.mjs';
 
@@ -39,28 +40,10 @@ const PACKAGE = 'n8n-nodes-two-way-sync';
 const defaultLog = (line) => process.stderr.write(`${line}\n`);
 
 // The generators run both here (for the floor) and inside n8n's Code nodes (from their source).
-function previousRecords(count) {
-	const records = new Array(count);
-	for (let index = 0; index < count; index++) {
-		records[index] = {
-			id: index,
-			name: `Contact ${index}`,
-			email: `user${index}@example.com`,
-			company: `Company ${index % 311}`,
-			score: (index % 1000) / 10,
-			active: index % 3 !== 0,
-			tags: [`t${index % 7}`, `s${index % 5}`],
-			address: { city: `City ${index % 101}`, zip: String(index % 99999).padStart(5, '0') },
-			updated_at: new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString(),
-		};
-	}
-	return records;
-}
-
 function currentRecords(count) {
 	const edited = new Date(Date.UTC(2026, 1, 1)).toISOString();
 	const records = [];
-	for (const record of previousRecords(count)) {
+	for (const record of makeRecords(count)) {
 		const bucket = record.id % 100;
 		if (bucket >= 98) continue;
 		records.push(bucket >= 90 && bucket < 95 ? { ...record, name: `${record.name} (edited)`, updated_at: edited } : record);
@@ -101,7 +84,7 @@ function node(name, type, typeVersion, position, parameters) {
 }
 
 function codeNode(name, position, make, count) {
-	const source = make === currentRecords ? `${previousRecords.toString()}\n${currentRecords.toString()}` : previousRecords.toString();
+	const source = make === currentRecords ? `${makeRecords.toString()}\n${currentRecords.toString()}` : makeRecords.toString();
 	return node(name, 'n8n-nodes-base.code', 2, position, {
 		mode: 'runOnceForAllItems',
 		language: 'javaScript',
@@ -132,7 +115,7 @@ function seedWorkflow(count) {
 		name: `Bench: seed ${count}`,
 		nodes: [
 			node('Start', 'n8n-nodes-base.manualTrigger', 1, [0, 0], {}),
-			codeNode('Previous', [220, 0], previousRecords, count),
+			codeNode('Previous', [220, 0], makeRecords, count),
 			DETECT,
 			node('Commit', `${PACKAGE}.syncState`, 1, [700, -100], { store: 'builtin', syncId: 'bench', resource: 'record', operation: 'commit' }),
 		],
@@ -159,7 +142,7 @@ function measureWorkflow(count, { ours, compare, previous = compare }) {
 		fromCurrent.push(link('Change Detector'));
 	}
 	if (previous) {
-		nodes.push(codeNode('Previous', [220, 100], previousRecords, count));
+		nodes.push(codeNode('Previous', [220, 100], makeRecords, count));
 		fromStart.push(link('Previous'));
 	}
 	if (compare) {
