@@ -59,7 +59,7 @@ export function makeRecords(count) {
 	return records;
 }
 
-const COMMON_RULES = [
+export const COMMON_RULES = [
 	{ source: 'Customer_ID', target: 'ClientID', type: 'integer', sourceType: 'string', required: true },
 	{ source: 'FirstName', target: 'first_name', type: 'string', transforms: [{ type: 'trim' }] },
 	{ source: 'LastName', target: 'last_name', type: 'string' },
@@ -80,8 +80,8 @@ const COMMON_RULES = [
 	{ source: 'address.city', target: 'city' },
 ];
 
-const RULES_WITHOUT_DATES = [...COMMON_RULES, { source: 'address.zip', target: 'zip' }, { source: 'address.street', target: 'street' }];
-const RULES_WITH_DATES = [
+export const RULES_WITHOUT_DATES = [...COMMON_RULES, { source: 'address.zip', target: 'zip' }, { source: 'address.street', target: 'street' }];
+export const RULES_WITH_DATES = [
 	...COMMON_RULES,
 	{ source: 'Joined', target: 'joined_on', type: 'date', date: { from: 'MM/dd/yyyy', to: 'iso' } },
 	{ source: 'LastContact', target: 'last_contact_at', type: 'datetime', date: { from: 'MM/dd/yyyy HH:mm', fromZone: 'America/New_York', to: 'iso', toZone: 'UTC' } },

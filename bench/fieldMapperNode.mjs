@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ensureN8nInstalled, ensurePackageBuilt, executeWorkflow, importWorkflow, installPackageInto } from '../scripts/n8n-host.mjs';
+import { RULES_WITH_DATES, RULES_WITHOUT_DATES } from './fieldMapper.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,33 +49,6 @@ for (let i = 0; i < ${RECORDS}; i++) {
 }
 return out;
 `;
-
-const COMMON_RULES = [
-	{ source: 'Customer_ID', target: 'ClientID', type: 'integer', sourceType: 'string', required: true },
-	{ source: 'FirstName', target: 'first_name', type: 'string', transforms: [{ type: 'trim' }] },
-	{ source: 'LastName', target: 'last_name', type: 'string' },
-	{ source: 'Email', target: 'email', type: 'string', transforms: [{ type: 'lowercase' }], required: true },
-	{ source: 'Phone', target: 'phone' },
-	{ source: 'Company', target: 'company.name' },
-	{ source: 'Status', target: 'status', transforms: [{ type: 'valueMap', map: { Active: 'A', Inactive: 'I', Pending: 'P' }, fallback: 'error' }] },
-	{ source: 'Vip', target: 'is_vip', type: 'boolean', boolean: { true: ['TRUE'], false: ['FALSE'] } },
-	{ source: 'Score', target: 'score', type: 'number', sourceType: 'string' },
-	{ source: 'Visits', target: 'visits', type: 'integer', sourceType: 'string' },
-	{ source: 'Region', target: 'region' },
-	{ source: 'Owner', target: 'owner', transforms: [{ type: 'uppercase' }] },
-	{ source: 'Source', target: 'source', transforms: [{ type: 'default', value: 'unknown' }] },
-	{ source: 'Notes', target: 'notes', type: 'string' },
-	{ source: 'Language', target: 'language' },
-	{ source: 'Currency', target: 'currency' },
-	{ source: 'Segment', target: 'segment' },
-	{ source: 'address.city', target: 'city' },
-];
-const RULES_WITHOUT_DATES = [...COMMON_RULES, { source: 'address.zip', target: 'zip' }, { source: 'address.street', target: 'street' }];
-const RULES_WITH_DATES = [
-	...COMMON_RULES,
-	{ source: 'Joined', target: 'joined_on', type: 'date', date: { from: 'MM/dd/yyyy', to: 'iso' } },
-	{ source: 'LastContact', target: 'last_contact_at', type: 'datetime', date: { from: 'MM/dd/yyyy HH:mm', fromZone: 'America/New_York', to: 'iso', toZone: 'UTC' } },
-];
 
 const COPY_CODE = `return $input.all().map(({ json: r }) => ({ json: {
 	ClientID: r.Customer_ID, first_name: r.FirstName, last_name: r.LastName, email: r.Email, phone: r.Phone,
