@@ -33,7 +33,10 @@ if (!onlyE2e) {
 }
 
 const suites = [];
-if (!onlyE2e) suites.push({ name: 'unit and node tests', projects: ['unit', 'node'], extra: [] });
+// n8n 2.x evaluates expressions in isolated-vm and loads that engine with a dynamic import(),
+// which jest allows only with vm modules; the node tests then cover n8n's real expression engine.
+const vmModules = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() };
+if (!onlyE2e) suites.push({ name: 'unit and node tests', projects: ['unit', 'node'], extra: [], env: vmModules });
 if (withE2e || onlyE2e) {
 	step('Install the pinned real n8n (first time takes minutes)', 'node', ['scripts/n8n-host.mjs', 'install']);
 	suites.push({ name: 'end-to-end tests', projects: ['e2e'], extra: ['--runInBand'] });
@@ -50,7 +53,7 @@ for (const suite of suites) {
 	const result = spawnSync(
 		'npx',
 		['jest', '--selectProjects', ...suite.projects, ...suite.extra, '--json', `--outputFile=${report}`],
-		{ cwd: root, stdio: 'inherit', env: process.env },
+		{ cwd: root, stdio: 'inherit', env: { ...process.env, ...suite.env } },
 	);
 	try {
 		const summary = JSON.parse(readFileSync(report, 'utf8'));
