@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { canonicalJson } from '../../nodes/engine/hash';
 import {
 	resolveChanges,
+	sourceIndexes,
 	type FieldRule,
 	type ResolvedItem,
 	type ResolverOptions,
@@ -172,8 +173,8 @@ function reviewedKeys(round: Round, items: ResolvedItem[]): Set<string> {
 	const keys = new Set<string>();
 	for (const item of items) {
 		if (item.output !== 'review') continue;
-		for (const index of item.from.x) keys.add(`x:${round.x[index].key}`);
-		for (const index of item.from.y) keys.add(`y:${round.y[index].key}`);
+		for (const index of sourceIndexes(item.from).x) keys.add(`x:${round.x[index].key}`);
+		for (const index of sourceIndexes(item.from).y) keys.add(`y:${round.y[index].key}`);
 	}
 	return keys;
 }
@@ -309,7 +310,7 @@ describe('Conflict Resolver properties', () => {
 							.map((item) =>
 								canonicalJson({
 									...item,
-									from: { x: item.from.x.map((i) => changes.x[i].key).sort(), y: item.from.y.map((i) => changes.y[i].key).sort() },
+									from: { x: sourceIndexes(item.from).x.map((i) => changes.x[i].key).sort(), y: sourceIndexes(item.from).y.map((i) => changes.y[i].key).sort() },
 								}),
 							)
 							.sort();

@@ -1,4 +1,4 @@
-import { resolveChanges, type ResolvedItem } from '../../nodes/engine/resolver';
+import { resolveChanges, sourceIndexes, type ResolvedItem } from '../../nodes/engine/resolver';
 import { isSyncError } from '../../nodes/engine/errors';
 import { CRM, ERP, change, entity, input, resolverOptions } from './resolverSupport';
 
@@ -64,7 +64,7 @@ describe('Conflict Resolver engine', () => {
 			// Both sides get written: each op names only its own target, so the two commits cannot overwrite each other.
 			expect(toY.meta).toMatchObject({ system: ERP, key: 'E1', target: { system: ERP, key: 'E1', op: 'update' } });
 			expect(toX.meta).toMatchObject({ system: CRM, key: 'c1', target: { system: CRM, key: 'c1', op: 'update' } });
-			expect(toY.from).toEqual({ x: [0], y: [0] });
+			expect(sourceIndexes(toY.from)).toEqual({ x: [0], y: [0] });
 		});
 
 		it('sees no conflict when both sides changed a field to the same value', () => {
@@ -284,7 +284,7 @@ describe('Conflict Resolver engine', () => {
 			);
 
 			expect(result.failures).toHaveLength(1);
-			expect(result.failures[0].from).toEqual({ x: [0], y: [0] });
+			expect(sourceIndexes(result.failures[0].from)).toEqual({ x: [0], y: [0] });
 			const error = result.failures[0].error;
 			expect(isSyncError(error) && error.message).toBe('The custom rule for field "phone" returned no value');
 			expect(only(result.items, 'applyToY').meta.target).toEqual({ system: ERP, key: null, op: 'create' });
@@ -356,7 +356,7 @@ describe('Conflict Resolver engine', () => {
 
 			const review = only(items, 'review');
 			expect(items).toHaveLength(1);
-			expect(review.from).toEqual({ x: [0], y: [0, 1] });
+			expect(sourceIndexes(review.from)).toEqual({ x: [0], y: [0, 1] });
 			expect(review.review?.candidates).toEqual({ crm: ['c1'], erp: ['E1', 'E2'] });
 			expect(review.meta.reason).toBe('ambiguous match');
 		});
@@ -431,7 +431,7 @@ describe('Conflict Resolver engine', () => {
 			expect(recreate.meta).toMatchObject({ system: ERP, key: 'E1', target: { system: CRM, key: null, op: 'create' } });
 			// The deleted CRM key must not address the new record.
 			expect(recreate.meta.keys).toEqual({ erp: 'E1' });
-			expect(recreate.from).toEqual({ x: [0], y: [0] });
+			expect(sourceIndexes(recreate.from)).toEqual({ x: [0], y: [0] });
 		});
 
 		it('names the key a re-creation replaces, in either direction, so Commit can relink the entity', () => {
@@ -472,7 +472,7 @@ describe('Conflict Resolver engine', () => {
 		it('reports a record deleted on both sides as no change', () => {
 			const { items } = resolveChanges(input([deleted()], [change('E1', {}, { op: 'delete' })], [linkedAda]), resolverOptions());
 
-			expect(only(items, 'noChange').from).toEqual({ x: [0], y: [0] });
+			expect(sourceIndexes(only(items, 'noChange').from)).toEqual({ x: [0], y: [0] });
 		});
 	});
 
@@ -540,7 +540,7 @@ describe('Conflict Resolver engine', () => {
 		it('collapses a record sent twice with the same content', () => {
 			const { items } = resolveChanges(input([change('c1', { ...ada, phone: '2' }), change('c1', { ...ada, phone: '2' })], [], [linkedAda]), resolverOptions());
 
-			expect(only(items, 'applyToY').from).toEqual({ x: [0, 1], y: [] });
+			expect(sourceIndexes(only(items, 'applyToY').from)).toEqual({ x: [0, 1], y: [] });
 		});
 
 		it('sends a record sent twice with different content to Needs Review', () => {
@@ -555,7 +555,7 @@ describe('Conflict Resolver engine', () => {
 			const y = [change('E1', { ...ada, phone: '4' }), change('E9', { name: 'Nine' }, { op: 'create' })];
 			const { items } = resolveChanges(input(x, y, entities), resolverOptions({ tie: 'manual' }));
 
-			const seen = { x: new Set(items.flatMap((item) => item.from.x)), y: new Set(items.flatMap((item) => item.from.y)) };
+			const seen = { x: new Set(items.flatMap((item) => sourceIndexes(item.from).x)), y: new Set(items.flatMap((item) => sourceIndexes(item.from).y)) };
 			expect([...seen.x].sort()).toEqual([0, 1, 2]);
 			expect([...seen.y].sort()).toEqual([0, 1]);
 		});

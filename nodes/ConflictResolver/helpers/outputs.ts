@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
-import type { ResolvedItem, ResolveResult, ResolverOutput, Side } from '../../engine/resolver';
+import type { ResolvedItem, ResolveResult, ResolverOutput, Sources } from '../../engine/resolver';
 import type { SyncMeta } from '../../engine/types';
 import { errorJson, toNodeError } from '../../shared/errors';
 import { splitByOperation } from '../../shared/operations';
@@ -43,10 +43,10 @@ export const OUTPUTS_EXPRESSION = `={{(${configuredOutputs.toString()})($paramet
 /** Where each kind of item goes without Split by Operation; with it, buildOutputs splits both Apply outputs in three. */
 export const OUTPUT_INDEX: Record<ResolverOutput, number> = { applyToY: 0, applyToX: 1, review: 2, noChange: 3 };
 
-function pairedItemsOf(from: Record<Side, number[]>): IPairedItemData | IPairedItemData[] {
+function pairedItemsOf(from: Sources): IPairedItemData | IPairedItemData[] {
 	const paired: IPairedItemData[] = [
-		...from.x.map((item) => ({ item, input: 0 })),
-		...from.y.map((item) => ({ item, input: 1 })),
+		...from.x.map((change) => ({ item: change.index, input: 0 })),
+		...from.y.map((change) => ({ item: change.index, input: 1 })),
 	];
 	return paired.length === 1 ? paired[0] : paired;
 }
@@ -81,7 +81,7 @@ export function buildOutputs(
 	const recordOf = (input: 0 | 1, index: number): IDataObject => inputs[input][index]?.json ?? {};
 	for (const failure of inputFailures) review.push(failureItem(ctx, failure.error, failure.input, failure.index, recordOf(failure.input, failure.index)));
 	for (const failure of result.failures) {
-		const [input, index] = failure.from.x.length > 0 ? ([0, failure.from.x[0]] as const) : ([1, failure.from.y[0]] as const);
+		const [input, index] = failure.from.x.length > 0 ? ([0, failure.from.x[0].index] as const) : ([1, failure.from.y[0].index] as const);
 		const item = failureItem(ctx, failure.error, input, index, recordOf(input, index));
 		review.push({ ...item, pairedItem: pairedItemsOf(failure.from) });
 	}

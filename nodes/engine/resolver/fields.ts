@@ -5,13 +5,15 @@ export interface FieldList {
 	names: string[];
 	/** Per name: a plain read could reach Object.prototype (e.g. "constructor"), so it must check ownership. */
 	guarded: boolean[];
+	/** The names are exactly the first record's own keys, in order: that record can be cloned as a start. */
+	keysOfFirst: boolean;
 }
 
 const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 const NO_KEYS: string[] = [];
 
-function listOf(names: string[]): FieldList {
-	return { names, guarded: names.map((name) => PROTOTYPE_NAMES.has(name)) };
+function listOf(names: string[], keysOfFirst = false): FieldList {
+	return { names, guarded: names.map((name) => PROTOTYPE_NAMES.has(name)), keysOfFirst };
 }
 
 /** A field's own value; undefined when the record does not have it. */
@@ -64,7 +66,7 @@ export class FieldLists {
 			}
 		}
 		this.lastKeys = keys;
-		this.last = listOf(names);
+		this.last = listOf(names, first !== null && first !== undefined && sameKeys(names, keys[0]));
 		return this.last;
 	}
 }

@@ -1,4 +1,4 @@
-export { resolveChanges } from './resolve';
+export { resolveChanges, sourceIndexes } from './resolve';
 export { mergeVersions } from './merge';
 export { pairChanges, liveKey } from './pairing';
 export { matchKeyOf, parseTimestamp, sameValue } from './values';

@@ -15,6 +15,7 @@ import type {
 	ReviewDetails,
 	Side,
 	SideChange,
+	Sources,
 } from './types';
 import { fieldOf, pickFields, sameValue } from './values';
 
@@ -35,7 +36,7 @@ export function resolveChanges(input: ResolveInput, options: ResolverOptions): R
 		try {
 			context.decide(group, items);
 		} catch (error) {
-			failures.push({ error, from: indexesOf(group) });
+			failures.push({ error, from: group });
 		}
 	}
 	return { items, failures };
@@ -65,8 +66,9 @@ function cursorOf(change: SideChange | undefined): Pick<SyncMeta, 'cursor'> {
 	return change?.cursor !== undefined ? { cursor: change.cursor } : {};
 }
 
-function indexesOf(group: Group): Record<Side, number[]> {
-	return { x: group.x.map((change) => change.index), y: group.y.map((change) => change.index) };
+/** The positions, in their inputs, of the items an output accounts for. */
+export function sourceIndexes(from: Sources): Record<Side, number[]> {
+	return { x: from.x.map((change) => change.index), y: from.y.map((change) => change.index) };
 }
 
 /** What one group's decision needs to know about it. */
@@ -77,7 +79,7 @@ interface Situation {
 	y?: SideChange;
 	keys: Partial<Record<Side, string>>;
 	base: JsonObject | null;
-	from: Record<Side, number[]>;
+	from: Sources;
 	link?: Pick<SyncMeta, 'entityId' | 'keys'>;
 }
 
@@ -96,7 +98,7 @@ class ResolveContext {
 	}
 
 	decide(group: Group, out: ResolvedItem[]): void {
-		const from = indexesOf(group);
+		const from: Sources = group;
 		if (group.ambiguous) {
 			out.push(this.ambiguousMatch(group, from));
 			return;
@@ -125,7 +127,7 @@ class ResolveContext {
 		else this.decideUpdate(situation, out);
 	}
 
-	private ambiguousMatch(group: Group, from: Record<Side, number[]>): ResolvedItem {
+	private ambiguousMatch(group: Group, from: Sources): ResolvedItem {
 		const first = group.x[0] ?? group.y[0];
 		const side: Side = group.x[0] ? 'x' : 'y';
 		const { reason, candidates } = group.ambiguous!;
@@ -139,7 +141,7 @@ class ResolveContext {
 	}
 
 	/** One record sent twice in one run with different content cannot be settled by a guess. */
-	private conflictingDuplicates(group: Group, from: Record<Side, number[]>): ResolvedItem | undefined {
+	private conflictingDuplicates(group: Group, from: Sources): ResolvedItem | undefined {
 		for (const side of ['x', 'y'] as const) {
 			const changes = group[side];
 			if (changes.length < 2) continue;
@@ -283,7 +285,7 @@ class ResolveContext {
 	private merge(s: Situation, out: ResolvedItem[]): void {
 		const names = this.options.systems;
 		const fields = this.fieldLists.of(s.x?.record, s.base, s.x || s.base ? undefined : s.y?.record);
-		const outcome = mergeVersions({ fields, base: s.base, x: s.x, y: s.y }, this.mergeSettings);
+		const outcome = mergeVersions({ fields, base: s.base, xHasExactlyTheFields: fields.keysOfFirst, x: s.x, y: s.y }, this.mergeSettings);
 		if (outcome.conflicts.length > 0) {
 			const reason = `changed in both ${names.x} and ${names.y} to different values: ${outcome.conflicts.join(', ')}`;
 			const incoming = s.x ?? s.y!;
@@ -434,7 +436,7 @@ class ResolveContext {
 		meta: Pick<SyncMeta, 'system' | 'key' | 'op' | 'reason' | 'entityId' | 'keys' | 'cursor'>,
 		resolution: Resolution,
 		review: ReviewDetails,
-		from: Record<Side, number[]>,
+		from: Sources,
 	): ResolvedItem {
 		return { output: 'review', record, meta: { syncId: this.options.syncId, ...meta, resolution }, review, from };
 	}

@@ -105,19 +105,25 @@ export interface ReviewDetails {
 	candidates?: Record<string, string[]>;
 }
 
+/** The input items of both sides that one output item accounts for (a group's own lists, shared, never copied). */
+export interface Sources {
+	readonly x: readonly SideChange[];
+	readonly y: readonly SideChange[];
+}
+
 export interface ResolvedItem {
 	output: ResolverOutput;
 	record: JsonObject;
 	meta: SyncMeta;
 	review?: ReviewDetails;
 	/** The input items this item accounts for. */
-	from: Record<Side, number[]>;
+	from: Sources;
 }
 
 /** A group that failed (e.g. a custom rule threw); the node turns it into an error or an error item. */
 export interface FailedGroup {
 	error: unknown;
-	from: Record<Side, number[]>;
+	from: Sources;
 }
 
 export interface ResolveResult {
