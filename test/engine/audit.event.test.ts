@@ -114,6 +114,29 @@ describe('audit events', () => {
 		});
 	});
 
+	it('names the other system as the source of a merged write, whose metadata names its own target', () => {
+		// Both sides edited the record in different fields: the write to crm carries erp's edits.
+		const event = buildAuditEvent(
+			{
+				meta: meta({
+					status: 'applied',
+					system: 'crm',
+					key: 'c1',
+					keys: { crm: 'c1', erp: 'e1' },
+					entityId: 'ent-1',
+					changedFields: ['phone'],
+					target: { system: 'crm', key: 'c1', op: 'update' },
+				}),
+				record: { phone: '222' },
+				onlyChangedFields: true,
+			},
+			context,
+		);
+		expect(event.source).toEqual({ system: 'erp', key: 'e1' });
+		expect(event.target).toEqual({ system: 'crm', key: 'c1' });
+		expect(event.correlationId).toBe('ent-1');
+	});
+
 	it("logs a commit by the write's op and the target fields it changed, before and after", () => {
 		const event = buildAuditEvent(
 			{

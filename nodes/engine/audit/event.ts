@@ -142,6 +142,19 @@ export interface EventInput {
 	onlyChangedFields: boolean;
 }
 
+/**
+ * Where a write's content came from. The metadata of a merged write (both sides edited the record)
+ * names its target, so that Commit keeps each side's state apart; the fields it writes there came
+ * from the other side, whose key the links give.
+ */
+function sourceOf(meta: LoggedMeta, key: string | null): AuditEvent['source'] {
+	if (meta.target && meta.target.system === meta.system && meta.keys) {
+		const other = Object.keys(meta.keys).find((system) => system !== meta.system);
+		if (other !== undefined) return { system: other, key: String(meta.keys[other]) };
+	}
+	return { system: meta.system, key };
+}
+
 /** The unredacted event; pass it through a Redactor before it reaches any sink. */
 export function buildAuditEvent(input: EventInput, context: EventContext): AuditEvent {
 	const { meta } = input;
@@ -195,7 +208,7 @@ export function buildAuditEvent(input: EventInput, context: EventContext): Audit
 		workflowId: context.workflowId,
 		workflowName: context.workflowName,
 		node: context.node,
-		source: { system: meta.system, key },
+		source: sourceOf(meta, key),
 		target: meta.target ? { system: meta.target.system, key: meta.target.key === null || meta.target.key === undefined ? null : String(meta.target.key) } : null,
 		entityId,
 		correlationId: entityId ?? (key !== null ? entityIdFor(context.syncId, meta.system, key) : id),
