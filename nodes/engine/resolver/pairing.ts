@@ -2,6 +2,9 @@ import type { EntityState } from '../store/SyncStore';
 import type { ResolveInput, ResolverOptions, Side, SideChange } from './types';
 import { matchKeyOf } from './values';
 
+/** The empty change list groups start with; frozen, since groups share it. */
+const NONE = Object.freeze([]) as unknown as SideChange[];
+
 /** The items of both sides that concern one entity (or one record not linked yet). */
 export interface Group {
 	/** Position of the group's first item, so outputs follow the input order. */
@@ -34,13 +37,18 @@ export function pairChanges(input: ResolveInput, options: ResolverOptions): Grou
 		const entity = input.known[side].get(change.key);
 		const index = entity ? byEntity : unlinked[side];
 		const id = entity ? entity.entityId : change.key;
-		let group = index.get(id);
+		const group = index.get(id);
 		if (!group) {
-			group = { order: all.length, entity, x: [], y: [], firstMatch: false };
-			index.set(id, group);
-			all.push(group);
+			const created: Group = { order: all.length, entity, x: NONE, y: NONE, firstMatch: false };
+			created[side] = [change];
+			index.set(id, created);
+			all.push(created);
+		} else if (group[side].length === 0) {
+			// A literal holds one change in exactly its size; push would reserve room for 17.
+			group[side] = [change];
+		} else {
+			group[side].push(change);
 		}
-		group[side].push(change);
 	};
 	for (const change of input.x) place('x', change);
 	for (const change of input.y) place('y', change);
