@@ -8,7 +8,6 @@ import {
 
 import {
 	classifyRecords,
-	entitiesFromKnown,
 	prepareRecords,
 	withLinkedKeys,
 	type Detected,
@@ -77,11 +76,7 @@ async function detectWithStore(
 		// A full snapshot needs every known key anyway; those rows classify the records without a
 		// second lookup by key.
 		const known = fullSnapshot ? await store.listKeys(syncId, system) : undefined;
-		const entities = known
-			? entitiesFromKnown(known, system)
-			: prepared.keys.length > 0
-				? await store.lookUp(syncId, system, prepared.keys)
-				: new Map();
+		const entities = known ? undefined : prepared.keys.length > 0 ? await store.lookUp(syncId, system, prepared.keys) : new Map();
 		const cursor = detector.mode === 'incremental' ? await store.getCursor(syncId, system) : undefined;
 		const result = classifyRecords(prepared, { entities, known, cursor });
 		if (known) await addLinkedKeys(store, syncId, result, settings.includeUnchanged);

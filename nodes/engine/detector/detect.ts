@@ -108,8 +108,12 @@ export interface DetectionResult {
 
 /** What the store knows, loaded for the prepared keys. */
 export interface DetectorState {
-	/** From `lookUp(syncId, system, prepared.keys)`. */
-	entities: Map<string, EntityState>;
+	/**
+	 * From `lookUp(syncId, system, prepared.keys)`. A full snapshot may leave it out and classify
+	 * from `known` alone: the other systems' keys are then added later, only for what is emitted
+	 * (`withLinkedKeys`), which in a steady state is little.
+	 */
+	entities?: Map<string, EntityState>;
 	/** From `listKeys(syncId, system)`; needed for the deletes of a full snapshot. */
 	known?: Map<string, RecordState & { entityId: string }>;
 	/** From `getCursor(syncId, system)`; incremental mode. */
@@ -420,6 +424,10 @@ export function classifyRecords(prepared: PreparedRecords, state: DetectorState)
 	const { syncId, system } = options;
 	const settleFrom = options.settle ? now - options.settle.seconds * 1000 : undefined;
 	const result: DetectionResult = { created: [], updated: [], deleted: [], unchanged: [], heldBack: [], errors: [] };
+	const { entities } = state;
+	if (!entities && !state.known) {
+		throw new SyncError('INVALID_INPUT', 'No state to classify the records against', 'Pass the entities from lookUp, or for a full snapshot the known keys from listKeys.');
+	}
 
 	for (const entry of prepared.entries) {
 		if (entry.kind === 'error') {
@@ -427,8 +435,10 @@ export function classifyRecords(prepared: PreparedRecords, state: DetectorState)
 			result.errors.push(error);
 			continue;
 		}
-		const entity = state.entities.get(entry.key);
-		const own = entity?.systems[system];
+		const entity = entities?.get(entry.key);
+		// Without a lookup, the known row is the record's own state: no copy per known record.
+		const knownRow = entities ? undefined : state.known?.get(entry.key);
+		const own = entity ? entity.systems[system] : knownRow;
 		const decision = decide(entry, own, compared);
 		const meta: DetectorMeta = { syncId, system, key: entry.key, op: decision.op, hash: entry.hash };
 		if (decision.reason) meta.reason = decision.reason;
@@ -437,6 +447,9 @@ export function classifyRecords(prepared: PreparedRecords, state: DetectorState)
 			meta.entityId = entity.entityId;
 			meta.keys = liveKeys(entity);
 			meta.keys[system] = entry.key;
+		} else if (knownRow) {
+			meta.entityId = knownRow.entityId;
+			meta.keys = { [system]: entry.key };
 		}
 		const detected: Detected = { index: entry.index, record: entry.record, meta };
 		if (decision.op === 'none') {
@@ -465,20 +478,6 @@ export function classifyRecords(prepared: PreparedRecords, state: DetectorState)
 /** Both steps in one, for callers that hold the state already. */
 export function detectChanges(input: { records: DetectorInput[]; state: DetectorState; options: DetectorOptions }): DetectionResult {
 	return classifyRecords(prepareRecords(input.records, input.options), input.state);
-}
-
-/**
- * The state of a full snapshot from `listKeys` alone: each known key with its own record state.
- * Enough to classify every record; the keys in the other systems are then loaded only for the
- * records that are emitted (`withLinkedKeys`), which in a steady state are few.
- */
-export function entitiesFromKnown(known: Map<string, RecordState & { entityId: string }>, system: string): Map<string, EntityState> {
-	const entities = new Map<string, EntityState>();
-	for (const [key, row] of known) {
-		const { entityId, ...state } = row;
-		entities.set(key, { entityId, systems: { [system]: state } });
-	}
-	return entities;
 }
 
 /** Sets each linked record's keys in every system from its loaded entity. */
