@@ -287,6 +287,8 @@ const AUDIT_PAGE = {
 	oldest: `SELECT ${AUDIT_LIST} FROM audit WHERE ${AUDIT_FILTER} AND (:after IS NULL OR seq > :after) ORDER BY seq LIMIT :limit`,
 };
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+/** The columns after the identifying ones (entity_id, system, key), in RECORD_COLUMNS order. */
+const RECORD_STATE_COLUMNS = RECORD_COLUMNS.slice(3);
 const assignments = (columns: readonly string[]) => columns.map((column) => `${column} = ?`).join(', ');
 /** Lists travel as one JSON parameter, so each statement is prepared once whatever the batch size. */
 const KEYS_OF_JSON = `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`;
@@ -632,10 +634,15 @@ class SqliteStore implements SyncStore {
 			`INSERT INTO records (${RECORD_LIST}, sync_id) VALUES (${placeholders(RECORD_COLUMNS.length + 1)})`,
 		);
 		for (const row of plan.inserts) insert.run(...recordValues(row), syncId);
+		// SQLite rewrites every index whose columns a SET names, even to the same value. An update
+		// never moves a key to another entity (the plan refuses that with LINK_CONFLICT), so it
+		// names only the state columns.
 		const update = this.statement(
-			`UPDATE records SET ${assignments(RECORD_COLUMNS)} WHERE sync_id = ? AND system = ? AND key = ?`,
+			`UPDATE records SET ${assignments(RECORD_STATE_COLUMNS)} WHERE sync_id = ? AND system = ? AND key = ?`,
 		);
-		for (const row of plan.updates) update.run(...recordValues(row), syncId, row.system, row.key);
+		for (const row of plan.updates) {
+			update.run(...recordValues(row).slice(RECORD_COLUMNS.length - RECORD_STATE_COLUMNS.length), syncId, row.system, row.key);
+		}
 		const cleared = new Set<string>();
 		const clear = this.statement(
 			'DELETE FROM outbox WHERE sync_id = ? AND source_system = ? AND source_key = ? AND target_system = ?',
