@@ -129,13 +129,18 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 		const rule = rules?.get(field);
 
 		let value: JsonValue | undefined;
+		// Set by the two common cases, which know without comparing again which side must change:
+		// none, when neither side changed the field; the other side, when one side's change wins.
+		let needsWrite: Side | 'none' | undefined;
 		const changer: Side | undefined = xChanged === yChanged ? undefined : xChanged ? 'x' : 'y';
 		if (!rule && !xChanged && !yChanged) {
 			value = b;
+			needsWrite = 'none';
 		} else if (changer && !rule && !(wholeRecord && wholeRecord.side !== changer)) {
 			// The common case, kept free of allocations: one side changed the field, and it wins.
 			value = changer === 'x' ? xv : yv;
 			resolution[field] = settings.onlyChangedIn[changer];
+			needsWrite = OTHER[changer];
 		} else if (!changer && !rule && sameValue(xv, yv)) {
 			value = xv;
 			resolution[field] = settings.sameChange;
@@ -185,8 +190,12 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 		} else if (!template || value !== xv) {
 			merged[field] = value;
 		}
-		if (value !== yv && !sameValue(value, yv)) differsScratch.y.push(field);
-		if (value !== xv && !sameValue(value, xv)) differsScratch.x.push(field);
+		if (needsWrite === undefined) {
+			if (value !== yv && !sameValue(value, yv)) differsScratch.y.push(field);
+			if (value !== xv && !sameValue(value, xv)) differsScratch.x.push(field);
+		} else if (needsWrite !== 'none') {
+			differsScratch[needsWrite].push(field);
+		}
 	}
 	const differs = { x: differsScratch.x.slice(), y: differsScratch.y.slice() };
 	return { merged, resolution, conflicts, differs, changed: { x: anyX, y: anyY } };
