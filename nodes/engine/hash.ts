@@ -12,6 +12,12 @@ export function canonicalJson(value: unknown): string {
 	return write(value, new Set());
 }
 
+/**
+ * Deeper records are refused with a clear error: past a few thousand levels the recursion would
+ * end in a bare "Maximum call stack size exceeded", at a depth that depends on the caller.
+ */
+export const MAX_DEPTH = 1000;
+
 function write(value: unknown, ancestors: Set<object>): string {
 	switch (typeof value) {
 		case 'string':
@@ -38,6 +44,13 @@ function write(value: unknown, ancestors: Set<object>): string {
 			'INVALID_INPUT',
 			'The record contains a circular reference',
 			'Remove the circular reference before this node, e.g. with an Edit Fields (Set) node that keeps only plain fields.',
+		);
+	}
+	if (ancestors.size >= MAX_DEPTH) {
+		throw new SyncError(
+			'INVALID_INPUT',
+			`The record is nested more than ${MAX_DEPTH} levels deep`,
+			'Flatten the record before this node, or keep only the fields the sync needs (e.g. with an Edit Fields (Set) node).',
 		);
 	}
 	ancestors.add(object);

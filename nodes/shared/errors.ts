@@ -11,6 +11,13 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number): No
 		nodeError.message = error.message;
 		return nodeError;
 	}
+	if (error instanceof RangeError && /call stack/i.test(error.message)) {
+		// A record nested thousands of levels deep; the bare RangeError would not say what to change.
+		return new NodeOperationError(node, 'The data is nested too deeply to process', {
+			description: 'Flatten the records before this node, or keep only the fields the sync needs (e.g. with an Edit Fields (Set) node).',
+			itemIndex,
+		});
+	}
 	const message = error instanceof Error ? error.message : String(error);
 	return new NodeOperationError(node, message, { itemIndex });
 }

@@ -325,12 +325,17 @@ async function eventFor(
 	}
 	const { meta } = resolved;
 	assertSameSync(ctx.getNode(), meta, syncId, itemIndex);
+	// Metadata found upstream comes with the upstream record; the error a node before (e.g. Commit
+	// with Continue On Fail) put on this item is this item's own, and makes the event a failure.
+	const itemError = item.json.error;
+	const record =
+		resolved.from !== 'json' && typeof itemError === 'string' && itemError !== '' ? { ...resolved.record, error: itemError } : resolved.record;
 	const status = ctx.getNodeParameter('status', itemIndex, 'auto') as string;
 	const before = parseBefore(ctx, ctx.getNodeParameter('logOptions.beforeValues', itemIndex, ''), itemIndex);
 	const event = buildAuditEvent(
 		{
 			meta,
-			record: resolved.record,
+			record,
 			before,
 			status: isAuditStatus(status) ? status : undefined,
 			onlyChangedFields: ctx.getNodeParameter('logOnlyChangedFields', itemIndex, true) as boolean,

@@ -58,8 +58,9 @@ function isObject(value: unknown): value is JsonObject {
 /** The status the metadata implies, or undefined when it does not say. */
 export function statusFromMeta(meta: LoggedMeta, record: JsonObject): AuditStatus | undefined {
 	if (typeof meta.status === 'string') {
-		const status = STATUS_ALIASES[meta.status.toLowerCase()];
-		if (status) return status;
+		const alias = meta.status.toLowerCase();
+		// Own entries only: "__proto__" or "constructor" must not find Object.prototype's members.
+		if (Object.hasOwn(STATUS_ALIASES, alias)) return STATUS_ALIASES[alias];
 	}
 	if (isObject(meta.review)) return 'conflict';
 	if (invalidReasons(record) !== null) return 'skipped';

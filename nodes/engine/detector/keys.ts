@@ -42,7 +42,11 @@ function keyPart(value: unknown, field: FieldPath): KeyResult {
 		return {
 			ok: false,
 			reason: 'invalidKey',
-			message: `Key field "${field.text}" holds ${kind}, not a text or number`,
+			// NaN and Infinity are numbers, but no usable ID.
+			message:
+				typeof value === 'number'
+					? `Key field "${field.text}" holds ${String(value)}, which is no usable number`
+					: `Key field "${field.text}" holds ${kind}, not a text or number`,
 			hint: `Point "Key Field(s)" at a field holding a text or number ID, e.g. "${field.text}.id" if the ID is nested.`,
 		};
 	}
