@@ -469,30 +469,40 @@ export function newWorkflowId() {
 	return [...randomBytes(16)].map((byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
 }
 
-async function importFile(userFolder, kind, content, fileLabel) {
+async function importFile(userFolder, kind, content, fileLabel, env = {}) {
 	const inputDir = join(userFolder, 'imports');
 	await mkdir(inputDir, { recursive: true });
 	const input = join(inputDir, `${kind}-${fileLabel}-${Date.now()}.json`);
 	await writeJson(input, content);
-	const result = await runN8n(userFolder, [`import:${kind}`, `--input=${input}`]);
+	const result = await runN8n(userFolder, [`import:${kind}`, `--input=${input}`], { env });
 	if (result.code !== 0 || !/Successfully imported/.test(result.stdout + result.stderr)) {
 		throw commandFailure(`n8n import:${kind} of ${input}`, result);
 	}
 	return result;
 }
 
-/** Imports one workflow (assigning an id when it has none) and returns its id. */
-export async function importWorkflow(userFolder, workflowJson) {
+/**
+ * Imports one workflow (assigning an id when it has none) and returns its id. `env` reaches n8n, e.g.
+ * DB_* and N8N_ENCRYPTION_KEY when n8n's database is PostgreSQL (queue mode).
+ */
+export async function importWorkflow(userFolder, workflowJson, { env = {} } = {}) {
 	const workflow = { active: false, settings: {}, ...structuredClone(workflowJson) };
 	workflow.id ??= newWorkflowId();
-	await importFile(userFolder, 'workflow', workflow, workflow.id);
+	await importFile(userFolder, 'workflow', workflow, workflow.id, env);
 	return workflow.id;
 }
 
 /** Imports credentials: one object or an array of `{ id, name, type, data }` with `data` in plain text (n8n encrypts it). */
-export async function importCredentials(userFolder, credentialsJson) {
+export async function importCredentials(userFolder, credentialsJson, { env = {} } = {}) {
 	const credentials = Array.isArray(credentialsJson) ? credentialsJson : [credentialsJson];
-	await importFile(userFolder, 'credentials', credentials, 'set');
+	await importFile(userFolder, 'credentials', credentials, 'set', env);
+}
+
+/** Runs another n8n CLI command (e.g. `publish:workflow --id=...`) on the user folder; fails on a non-zero exit. */
+export async function n8nCommand(userFolder, args, { env = {}, timeoutMs = 5 * 60_000 } = {}) {
+	const result = await runN8n(userFolder, args, { env, timeoutMs });
+	if (result.code !== 0) throw commandFailure(`n8n ${args.join(' ')}`, result);
+	return result.stdout + result.stderr;
 }
 
 /** Finds the last pretty-printed run JSON (`{ data, status, ... }`) among log lines. */
@@ -604,6 +614,48 @@ export async function startN8n(userFolder, { port, env = {}, readyTimeoutMs = 18
 		await sleep(250);
 	}
 	throw new Error(`n8n exited before it was ready (${exitInfo.signal ?? `exit ${exitInfo.code}`}).\n${tail(output)}`);
+}
+
+/**
+ * Starts `n8n worker --concurrency=N` on `userFolder` (queue mode: pass EXECUTIONS_MODE, QUEUE_BULL_REDIS_*,
+ * DB_* and N8N_ENCRYPTION_KEY in `env`, the same as the main process's) and waits until it says it is ready.
+ * `stop()` sends SIGTERM to this worker's own pid. `onOutput` sees all of its output (`output()` keeps the end).
+ */
+export async function startWorker(userFolder, { concurrency = 10, env = {}, readyTimeoutMs = 180_000, onOutput } = {}) {
+	const started = Date.now();
+	const brokerPort = await freePort();
+	const child = spawn(NODE24, [N8N_BIN, 'worker', `--concurrency=${concurrency}`], {
+		cwd: userFolder,
+		stdio: ['ignore', 'pipe', 'pipe'],
+		env: n8nEnv(userFolder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...env }),
+	});
+	let output = '';
+	let ready = false;
+	const keep = (chunk) => {
+		output = (output + chunk).slice(-200_000);
+		ready ||= output.includes('n8n worker is now ready');
+		onOutput?.(chunk);
+	};
+	child.stdout.setEncoding('utf8').on('data', keep);
+	child.stderr.setEncoding('utf8').on('data', keep);
+	const exited = new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise({ code, signal })));
+	let exitInfo;
+	exited.then((info) => (exitInfo = info));
+	const stop = async () => {
+		if (exitInfo) return exitInfo;
+		child.kill('SIGTERM');
+		// A worker waits for its running jobs before it exits (up to N8N_GRACEFUL_SHUTDOWN_TIMEOUT).
+		return await awaitExit(exited, 30_000, () => child.kill('SIGKILL'));
+	};
+	while (!exitInfo) {
+		if (ready) return { pid: child.pid, readyMs: Date.now() - started, stop, output: () => output };
+		if (Date.now() - started > readyTimeoutMs) {
+			await stop();
+			throw new Error(`n8n worker did not become ready within ${readyTimeoutMs / 1000} s.\n${tail(output)}`);
+		}
+		await sleep(200);
+	}
+	throw new Error(`n8n worker exited before it was ready (${exitInfo.signal ?? `exit ${exitInfo.code}`}).\n${tail(output)}`);
 }
 
 /** Logs in through POST /rest/login and returns the auth cookie as a `Cookie` header value. */

@@ -443,6 +443,37 @@ describe('Sync State node', () => {
 			expect((await acquire('run-2')).json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-2' });
 		});
 
+		describe('When Already Locked: Wait Until Free', () => {
+			const lockWith = (store: StoreChoice, owner: string, parameters: IDataObject) =>
+				runChain([state('Lock', store, 'acquireLock', { lockName: 'contact:c1', owner, ...parameters })], { input: [{}] });
+
+			it('goes on as soon as the holder releases the lock', async () => {
+				const store = freshBuiltinStore();
+				expect((await lockWith(store, 'run-1', { ttlSeconds: 60 })).json('Lock')[0]).toMatchObject({ acquired: true });
+				const waiting = lockWith(store, 'run-2', { ttlSeconds: 60, whenLocked: 'wait', maxWaitSeconds: 30 });
+				const released = await runChain([state('Unlock', store, 'releaseLock', { lockName: 'contact:c1', owner: 'run-1' })], { input: [{}] });
+				expect(released.json('Unlock')[0]).toMatchObject({ released: true });
+				const result = await waiting;
+				expect(result.status).toBe('success');
+				expect(result.json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-2', resource: 'contact:c1' });
+			});
+
+			it('takes over a lock whose holder never released it once its time to live is over', async () => {
+				const store = freshBuiltinStore();
+				await lockWith(store, 'crashed-run', { ttlSeconds: 1 });
+				const result = await lockWith(store, 'run-2', { ttlSeconds: 60, whenLocked: 'wait', maxWaitSeconds: 20 });
+				expect(result.json('Lock')[0]).toMatchObject({ acquired: true, owner: 'run-2' });
+			});
+
+			it('stops with an error that names the holder when the lock stays held for longer than Max Wait', async () => {
+				const store = freshBuiltinStore();
+				await lockWith(store, 'run-1', { ttlSeconds: 60 });
+				const result = await lockWith(store, 'run-2', { ttlSeconds: 60, whenLocked: 'wait', maxWaitSeconds: 1 });
+				expect(result.status).toBe('error');
+				expect(result.error?.message).toMatch(/The lock "contact:c1" was still held by "run-1" after waiting 1 s/);
+			});
+		});
+
 		it('uses the execution id as the owner by default', async () => {
 			const store = freshBuiltinStore();
 			const result = await runChain([state('Lock', store, 'acquireLock')], { input: [{}] });

@@ -78,6 +78,13 @@ export interface RunningN8n {
 	output(): string;
 }
 
+export interface RunningWorker {
+	pid: number;
+	readyMs: number;
+	stop(): Promise<{ code: number | null; signal: string | null }>;
+	output(): string;
+}
+
 export interface EditorPage {
 	evaluate(expression: string): Promise<unknown>;
 	screenshot(file: string): Promise<string>;
@@ -108,14 +115,19 @@ export interface N8nHost {
 		options?: { packageDir?: string; log?: Log },
 	): Promise<{ name: string; version: string; shasum: string; directory: string; reused: boolean; ms: number }>;
 	n8nEnv(userFolder: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
-	importWorkflow(userFolder: string, workflowJson: WorkflowJson): Promise<string>;
-	importCredentials(userFolder: string, credentialsJson: CredentialJson | CredentialJson[]): Promise<void>;
+	importWorkflow(userFolder: string, workflowJson: WorkflowJson, options?: { env?: Record<string, string> }): Promise<string>;
+	importCredentials(userFolder: string, credentialsJson: CredentialJson | CredentialJson[], options?: { env?: Record<string, string> }): Promise<void>;
+	n8nCommand(userFolder: string, args: string[], options?: { env?: Record<string, string>; timeoutMs?: number }): Promise<string>;
 	executeWorkflow(
 		userFolder: string,
 		id: string,
 		options?: { attempts?: number; env?: Record<string, string>; log?: Log },
 	): Promise<RunJson>;
 	startN8n(userFolder: string, options?: { port?: number; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<RunningN8n>;
+	startWorker(
+		userFolder: string,
+		options?: { concurrency?: number; env?: Record<string, string>; readyTimeoutMs?: number; onOutput?: (chunk: string) => void },
+	): Promise<RunningWorker>;
 	login(url: string, email?: string, password?: string): Promise<string>;
 	getJson(url: string, path: string, cookie: string): Promise<unknown>;
 	fetchNodeTypes(url: string, cookie: string): Promise<Array<{ name: string; displayName: string; version: number | number[] }>>;
