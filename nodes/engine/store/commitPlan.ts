@@ -574,6 +574,28 @@ export function planLease(
 	return { lease: { resource, acquired: true, owner, expiresAt }, take: true };
 }
 
+/** How often a store clears a sync's expired leases (webhook replay windows, locks of crashed executions). */
+export const LEASE_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * When the expired leases of each sync in each store were last cleared. Every webhook event leaves
+ * a replay lease, so without clearing the locks table would only grow; clearing at most once a
+ * minute per process keeps the cost to one pass over the live leases per minute. Stores are opened
+ * per execution, so this lives as long as the process.
+ */
+export class LeaseSweeps {
+	private readonly last = new Map<string, number>();
+
+	/** `place` names the store (a file, or a server and schema). */
+	due(place: string, syncId: string, now: Date): boolean {
+		const scope = `${place}\u0000${syncId}`;
+		const previous = this.last.get(scope);
+		if (previous !== undefined && Math.abs(now.getTime() - previous) < LEASE_SWEEP_INTERVAL_MS) return false;
+		this.last.set(scope, now.getTime());
+		return true;
+	}
+}
+
 /** Marks the inputs whose outbox clearing removed something as changed. */
 export function markClearedInputs(plan: LinkagePlan, clearedRefKeys: Set<string>): CommitResult[] {
 	for (const clear of plan.outboxClears) {

@@ -28,6 +28,7 @@ import {
 	entitiesByKey,
 	failureLoadRequest,
 	groupEntities,
+	LeaseSweeps,
 	linkLoadRequest,
 	markClearedInputs,
 	outboxRefKey,
@@ -679,6 +680,8 @@ const outboxArrays = (entries: OutboxEntry[]) => columnArrays(entries.map(outbox
 
 type Query = <R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
 
+const leaseSweeps = new LeaseSweeps();
+
 class PostgresStore implements SyncStore {
 	readonly backend = 'postgres' as const;
 	private closed = false;
@@ -836,6 +839,9 @@ class PostgresStore implements SyncStore {
 		requireText(resource, 'the lock resource');
 		return await this.transaction(async (query, client) => {
 			await takeAdvisoryLocks(client, this.t.space, [`lease\u0000${syncId}\u0000${resource}`]);
+			if (leaseSweeps.due(`${poolKey(this.options)}\u0000${this.t.space}`, syncId, time)) {
+				await query(`DELETE FROM ${this.t.locks} WHERE sync_id = $1 AND expires_at <= $2`, [syncId, time.toISOString()]);
+			}
 			const current = await query<{ owner: string; expires_at: Date }>(
 				`SELECT owner, expires_at FROM ${this.t.locks} WHERE sync_id = $1 AND resource = $2`,
 				[syncId, resource],

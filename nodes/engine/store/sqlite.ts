@@ -27,6 +27,7 @@ import {
 	entitiesByKey,
 	failureLoadRequest,
 	groupEntities,
+	LeaseSweeps,
 	linkLoadRequest,
 	markClearedInputs,
 	outboxRefKey,
@@ -229,7 +230,7 @@ export async function openBuiltinStore(options: BuiltinStoreOptions): Promise<Sy
 			{ cause: error },
 		);
 	}
-	return new SqliteStore(db);
+	return new SqliteStore(db, options.filePath);
 }
 
 const LARGE_BATCH = 1000;
@@ -294,12 +295,17 @@ const assignments = (columns: readonly string[]) => columns.map((column) => `${c
 const KEYS_OF_JSON = `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`;
 const TEXTS_OF_JSON = 'SELECT value FROM json_each(?)';
 
+const leaseSweeps = new LeaseSweeps();
+
 class SqliteStore implements SyncStore {
 	readonly backend = 'builtin' as const;
 	private closed = false;
 	private readonly statements = new Map<string, StatementSync>();
 
-	constructor(private readonly db: DatabaseSync) {}
+	constructor(
+		private readonly db: DatabaseSync,
+		private readonly filePath: string,
+	) {}
 
 	async lookUp(syncId: string, system: string, keys: string[]): Promise<Map<string, EntityState>> {
 		this.begin(syncId);
@@ -445,6 +451,9 @@ class SqliteStore implements SyncStore {
 		this.begin(syncId);
 		const time = timeOf(now);
 		return this.transaction(() => {
+			if (leaseSweeps.due(this.filePath, syncId, time)) {
+				this.run('DELETE FROM locks WHERE sync_id = ? AND expires_at <= ?', syncId, time.toISOString());
+			}
 			const current = this.statement('SELECT owner, expires_at FROM locks WHERE sync_id = ? AND resource = ?').get(
 				syncId,
 				resource,
