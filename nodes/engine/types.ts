@@ -23,6 +23,11 @@ export interface SyncMeta {
 	keys?: Record<string, string>;
 	/** The source fields the mapping read: Commit keeps only these as the source's base (data minimisation). */
 	sourceFields?: string[];
+	/**
+	 * The source's version this change carried, cut to `sourceFields`. Record Failure keeps it with a
+	 * queued change, so that Commit after a replay (with no detector upstream) stores it as the base.
+	 */
+	sourceBase?: JsonObject;
 	/** The op to apply, when this item is meant for a write node. */
 	target?: { system: string; key: string | null; op: SyncOp };
 	/** Per field: who won and why (Conflict Resolver). */

@@ -296,6 +296,55 @@ describe('Sync State node', () => {
 			]);
 		});
 
+		it('drops a queued create once Commit links its record to one matched on the other side, so no replay makes it twice', async () => {
+			const store = freshBuiltinStore();
+			// The ERP's record e1 failed to reach the CRM; the CRM saved it all the same (the answer was lost).
+			const erpCreate: IDataObject = {
+				email: 'ada@example.com',
+				name: 'ada',
+				_sync: { syncId: SYNC_ID, system: 'erp', key: 'e1', op: 'create', hash: 'hash-of-e1', target: { system: 'crm', key: null, op: 'create' } },
+			};
+			await queueFailedWrites(store, [erpCreate], { baseDelaySeconds: 3600 });
+			// The next run reads that record from the CRM as new, and the match on email pairs it with e1.
+			const firstMatch: IDataObject = {
+				email: 'ada@example.com',
+				name: 'ada',
+				id: 'e1',
+				_sync: {
+					syncId: SYNC_ID,
+					system: 'crm',
+					key: 'c1',
+					op: 'create',
+					hash: 'hash-of-c1',
+					keys: { crm: 'c1', erp: 'e1' },
+					target: { system: 'erp', key: 'e1', op: 'update' },
+				},
+			};
+			const committed = await runChain([state('Commit', store, 'commit')], { input: [firstMatch] });
+			expect(committed.status).toBe('success');
+
+			const queue = await runChain([state('Queue', store, 'listRetries', { status: 'all' })], { input: [{}] });
+			expect(queue.json('Queue')).toEqual([]);
+			const [ada] = await lookUp(store, 'erp', ['e1']);
+			expect(ada.keys).toEqual({ crm: 'c1', erp: 'e1' });
+		});
+
+		it('keeps a queued update of the other direction when Commit applies an ordinary update', async () => {
+			const store = freshBuiltinStore();
+			// One side of a two-sided merge failed: only the queue still knows the CRM is behind.
+			const erpUpdate: IDataObject = {
+				email: 'ada@example.com',
+				name: 'ada',
+				_sync: { syncId: SYNC_ID, system: 'erp', key: 'e1', op: 'update', hash: 'hash-of-e1', target: { system: 'crm', key: 'c1', op: 'update' } },
+			};
+			await queueFailedWrites(store, [erpUpdate], { baseDelaySeconds: 3600 });
+			const committed = await runChain([state('Commit', store, 'commit')], { input: [crmChange('c1', 'ada@example.com', 'update', 'e1')] });
+			expect(committed.status).toBe('success');
+
+			const queue = await runChain([state('Queue', store, 'listRetries', { status: 'all' })], { input: [{}] });
+			expect(queue.json('Queue')).toEqual([expect.objectContaining({ sourceSystem: 'erp', sourceKey: 'e1', targetSystem: 'crm', op: 'update' })]);
+		});
+
 		it("keeps the database's reason from a Postgres error item, never the node's parameters or credential", async () => {
 			const store = freshBuiltinStore();
 			// The shape n8n's Postgres node gives a failed item with "Continue (using error output)":

@@ -9,7 +9,7 @@ import {
 } from 'n8n-workflow';
 
 import { hashValue } from '../../../engine/hash';
-import type { CommitInput, CommitResult, CommitSide, SyncStore } from '../../../engine/store/SyncStore';
+import type { CommitInput, CommitResult, CommitSide, OutboxRef, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
 import {
@@ -117,7 +117,7 @@ function keyText(value: unknown): string | null {
 }
 
 /** Only the fields the mapping read are kept of the source record (data minimisation). */
-function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObject | undefined {
+export function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObject | undefined {
 	if (!detected) return undefined;
 	if (!meta.sourceFields) return detected;
 	const base: JsonObject = {};
@@ -187,17 +187,23 @@ function planCommit(meta: SyncMeta, record: JsonObject, detected: DetectedSides,
 			...(meta.hash !== undefined ? { seenHash: meta.hash } : {}),
 			// A change seen on this side ends any echo we were expecting from it.
 			...(meta.op !== 'none' ? { writtenHash: null } : {}),
-			...baseOf(target ? sourceBase(meta, detected.source?.record) : record),
+			// A replayed change has no detector upstream: the version it carried was queued with it.
+			...baseOf(target ? (sourceBase(meta, detected.source?.record) ?? meta.sourceBase) : record),
 			deleted: meta.op === 'delete',
 		});
 	}
 	if (target && targetKey) sides.push(targetSide(meta, target, targetKey, record, detected.target, detected.answered));
+	const clearOutbox: OutboxRef[] = [];
+	if (target && sourceKey) clearOutbox.push({ sourceSystem: meta.system, sourceKey, targetSystem: target.system });
+	// A new record matched to an unlinked one on the other side (first-time matching): a create of
+	// that record queued towards this side is obsolete, and replaying it would make a duplicate.
+	if (target && sourceKey && targetKey && meta.op === 'create' && target.op === 'update') {
+		clearOutbox.push({ sourceSystem: target.system, sourceKey: targetKey, targetSystem: meta.system });
+	}
 	return {
 		...(meta.entityId ? { entityId: meta.entityId } : {}),
 		sides,
-		...(target && sourceKey
-			? { clearOutbox: [{ sourceSystem: meta.system, sourceKey, targetSystem: target.system }] }
-			: {}),
+		...(clearOutbox.length > 0 ? { clearOutbox } : {}),
 	};
 }
 
@@ -227,6 +233,16 @@ async function seenSides(ctx: IExecuteFunctions, itemIndex: number, meta: SyncMe
 		});
 	}
 	return sides;
+}
+
+/**
+ * Settled without a write (e.g. a create whose answer was lost, now paired with the record it made
+ * by the match key): a write queued between these sides is done, and a replay would repeat it.
+ */
+function settledOutbox(sides: CommitSide[]): OutboxRef[] {
+	return sides.flatMap((source) =>
+		sides.filter((target) => target.system !== source.system).map((target) => ({ sourceSystem: source.system, sourceKey: source.key, targetSystem: target.system })),
+	);
 }
 
 /**
@@ -282,7 +298,13 @@ export async function execute(
 				if (sides.length === 0) {
 					output.push({ json: { ...items[itemIndex].json, [SYNC_FIELD]: { ...meta, status: 'seen', committed: false } }, pairedItem: { item: itemIndex } });
 				} else {
-					output.push({ itemIndex, resolved, input: { ...(meta.entityId ? { entityId: meta.entityId } : {}), sides }, targetKey: null, targetKeyField });
+					output.push({
+						itemIndex,
+						resolved,
+						input: { ...(meta.entityId ? { entityId: meta.entityId } : {}), sides, clearOutbox: settledOutbox(sides) },
+						targetKey: null,
+						targetKeyField,
+					});
 				}
 				continue;
 			}
@@ -326,7 +348,8 @@ export async function execute(
 		if ('json' in entry) return entry;
 		const result = results.get(entry.itemIndex)!;
 		if ('json' in result) return result;
-		const { meta } = entry.resolved;
+		// The queued source version served this commit; it is not part of what the item reports.
+		const { sourceBase: _queuedBase, ...meta } = entry.resolved.meta;
 		const committed: IDataObject = {
 			...meta,
 			entityId: result.entityId,

@@ -7,10 +7,11 @@ import {
 } from 'n8n-workflow';
 
 import type { FailureInput, RetryPolicy, SyncStore } from '../../../engine/store/SyncStore';
-import type { JsonObject } from '../../../engine/types';
-import { assertSameSync, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
+import type { JsonObject, SyncMeta } from '../../../engine/types';
+import { assertSameSync, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
 import { forOperations } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
+import { sourceBase } from './commit.operation';
 
 export const description: INodeProperties[] = forOperations(
 	['recordFailure'],
@@ -112,6 +113,11 @@ export async function execute(
 				});
 			}
 			assertSameSync(this.getNode(), resolved.meta, syncId, itemIndex);
+			// The source's version goes with the queued change: Commit after a replay stores it as the
+			// base, or the next merge would compare against an older one and see false conflicts.
+			const detected = target.system !== resolved.meta.system ? await resolveDetectedRecord(this, itemIndex, resolved.meta.system) : undefined;
+			const base = sourceBase(resolved.meta, detected?.record);
+			const queuedMeta: SyncMeta = base ? { ...resolved.meta, sourceBase: base } : resolved.meta;
 			planned.push({
 				itemIndex,
 				resolved,
@@ -123,7 +129,7 @@ export async function execute(
 					entityId: resolved.meta.entityId ?? null,
 					op: target.op,
 					payload: resolved.from === 'json' ? withoutErrorFields(resolved.record) : resolved.record,
-					meta: resolved.meta as unknown as JsonObject,
+					meta: queuedMeta as unknown as JsonObject,
 					error: errorText(this.getNodeParameter('errorMessage', itemIndex, '')),
 				},
 			});
