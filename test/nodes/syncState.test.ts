@@ -714,3 +714,66 @@ describe('Get Due Retries under Continue On Fail', () => {
 		expect(result.nodeRuns('Retries')[0].hints).toEqual([expect.objectContaining({ type: 'warning', message: expect.stringMatching(/127\.0\.0\.1:1/) })]);
 	});
 });
+
+describe('Get Due Retries claims what it returns', () => {
+	/** The queue as List Retries shows it to people: a read that claims nothing. */
+	async function queue(store: StoreChoice) {
+		const result = await runChain([state('Queue', store, 'listRetries', { status: 'all' })], { input: [{}] });
+		expect(result.status).toBe('success');
+		return result.json('Queue');
+	}
+
+	it('hands a queued change to one execution only, until Claim For (Seconds) has passed', async () => {
+		const store = freshBuiltinStore();
+		await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')]);
+
+		const first = await runChain([state('Retries', store, 'getDueRetries', { claimSeconds: 120 })], { input: [{}] });
+		const second = await runChain([state('Retries', store, 'getDueRetries', { claimSeconds: 120 })], { input: [{}] });
+
+		expect(first.json('Retries')).toEqual([{ email: 'ada@example.com', name: 'ada' }]);
+		expect(second.status).toBe('success');
+		expect(second.output('Retries')).toEqual([]);
+		const [entry] = await queue(store);
+		const claimMs = Date.parse(entry.nextAttemptAt as string) - Date.now();
+		expect(claimMs).toBeGreaterThan(60_000);
+		expect(claimMs).toBeLessThanOrEqual(120_000);
+		expect(entry).toMatchObject({ attempts: 1, status: 'pending' });
+	});
+
+	it('claims for five minutes when Claim For (Seconds) is left at its default', async () => {
+		const store = freshBuiltinStore();
+		await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')]);
+
+		await runChain([state('Retries', store, 'getDueRetries')], { input: [{}] });
+
+		const [entry] = await queue(store);
+		const claimMs = Date.parse(entry.nextAttemptAt as string) - Date.now();
+		expect(claimMs).toBeGreaterThan(240_000);
+		expect(claimMs).toBeLessThanOrEqual(300_000);
+	});
+
+	it('counts a failed replay of a claimed change as one more attempt and queues it with backoff', async () => {
+		const store = freshBuiltinStore();
+		await queueFailedWrites(store, [crmChange('c1', 'ada@example.com')]);
+
+		const replay = await runWorkflow({
+			nodes: [
+				startNode(),
+				state('Retries', store, 'getDueRetries', { claimSeconds: 600 }),
+				{ name: 'Write', type: FIXTURE_TYPES.failWriter, parameters: { fail: true }, onError: 'continueErrorOutput' },
+				state('Record Failure', store, 'recordFailure', { baseDelaySeconds: 30 }),
+			],
+			connections: connect(['Start', 'Retries'], ['Retries', 'Write'], { from: 'Write', to: 'Record Failure', output: 1 }),
+			input: [{}],
+		});
+
+		expect(replay.status).toBe('success');
+		expect(replay.json('Record Failure')[0]._sync).toMatchObject({ status: 'failed', attempts: 2 });
+		const [entry] = await queue(store);
+		expect(entry.attempts).toBe(2);
+		// The backoff after the second attempt (2 x 30 s) replaces the ten-minute claim.
+		const delayMs = Date.parse(entry.nextAttemptAt as string) - Date.now();
+		expect(delayMs).toBeGreaterThan(30_000);
+		expect(delayMs).toBeLessThanOrEqual(60_000);
+	});
+});

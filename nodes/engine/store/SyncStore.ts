@@ -175,8 +175,15 @@ export interface SyncStore {
 
 	/** Adds or bumps outbox entries with exponential backoff; dead-letters after `maxAttempts`. */
 	recordFailures(syncId: string, failures: FailureInput[], policy: RetryPolicy, now?: Date): Promise<OutboxEntry[]>;
-	/** Pending entries whose next attempt time has come, the longest overdue first (then the oldest). */
-	getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]>;
+	/**
+	 * Pending entries whose next attempt time has come, the longest overdue first (then the oldest).
+	 * With `claimMs`, the same transaction claims them: their next attempt moves to now + claimMs
+	 * (the `nextAttemptAt` returned), so no other caller gets them until then, even at the same
+	 * moment. Commit clears a replayed entry, Record Failure counts the attempt and reschedules it,
+	 * and an entry whose replay crashed is due again once its claim has expired. Without `claimMs`
+	 * it only reads.
+	 */
+	getDueRetries(syncId: string, limit: number, now?: Date, claimMs?: number): Promise<OutboxEntry[]>;
 	/** In the order the entries were first recorded. */
 	listOutbox(syncId: string, status: OutboxStatus | 'all', limit: number): Promise<OutboxEntry[]>;
 

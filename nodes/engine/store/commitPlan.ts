@@ -610,6 +610,13 @@ export function requireOutboxStatus(status: string): void {
 	}
 }
 
+/** When a claim of due retries taken at `now` expires (their new next attempt time), or null for a read without a claim. */
+export function retryClaimExpiry(now: Date, claimMs: number | undefined): string | null {
+	if (claimMs === undefined) return null;
+	requirePositiveInteger(claimMs, 'the retry claim time (ms)');
+	return new Date(now.getTime() + claimMs).toISOString();
+}
+
 export const RESET_SCOPES = ['all', 'links', 'cursors', 'outbox', 'locks'] as const;
 
 export function requireResetScope(scope: string): void {

@@ -40,6 +40,7 @@ import {
 	requireResetScope,
 	requireText,
 	requireTextList,
+	retryClaimExpiry,
 	timeOf,
 	validateRetryPolicy,
 	OUTBOX_COLUMNS,
@@ -809,14 +810,37 @@ class PostgresStore implements SyncStore {
 		});
 	}
 
-	async getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]> {
+	async getDueRetries(syncId: string, limit: number, now?: Date, claimMs?: number): Promise<OutboxEntry[]> {
 		this.begin(syncId);
 		requirePositiveInteger(limit, 'the retry limit');
+		const time = timeOf(now);
+		const claimedUntil = retryClaimExpiry(time, claimMs);
+		if (claimedUntil === null) {
+			const rows = await this.run<OutboxRow>(
+				`SELECT ${OUTBOX_LIST} FROM ${this.t.outbox}
+					WHERE sync_id = $1 AND status = 'pending' AND next_attempt_at <= $2::timestamptz
+					ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT $3`,
+				[syncId, time.toISOString(), limit],
+			);
+			return rows.map(toOutboxEntry);
+		}
+		// One statement claims what it reads. SKIP LOCKED passes over the entries a concurrent caller is
+		// claiming (or Record Failure is updating), and a row claimed meanwhile is re-checked and no
+		// longer due, so two callers never get the same entry.
 		const rows = await this.run<OutboxRow>(
-			`SELECT ${OUTBOX_LIST} FROM ${this.t.outbox}
+			`WITH due AS (
+				SELECT source_system, source_key, target_system, next_attempt_at FROM ${this.t.outbox}
 				WHERE sync_id = $1 AND status = 'pending' AND next_attempt_at <= $2::timestamptz
-				ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT $3`,
-			[syncId, timeOf(now).toISOString(), limit],
+				ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT $3
+				FOR UPDATE SKIP LOCKED
+			), claimed AS (
+				UPDATE ${this.t.outbox} AS o SET next_attempt_at = $4::timestamptz FROM due
+				WHERE o.sync_id = $1 AND o.source_system = due.source_system AND o.source_key = due.source_key
+					AND o.target_system = due.target_system
+				RETURNING ${OUTBOX_COLUMNS.map((column) => `o.${column}`).join(', ')}, due.next_attempt_at AS due_at
+			)
+			SELECT ${OUTBOX_LIST} FROM claimed ORDER BY due_at, created_at, source_system, source_key, target_system`,
+			[syncId, time.toISOString(), limit, claimedUntil],
 		);
 		return rows.map(toOutboxEntry);
 	}

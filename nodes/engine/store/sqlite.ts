@@ -39,6 +39,7 @@ import {
 	requireResetScope,
 	requireText,
 	requireTextList,
+	retryClaimExpiry,
 	timeOf,
 	validateRetryPolicy,
 	OUTBOX_COLUMNS,
@@ -421,16 +422,35 @@ class SqliteStore implements SyncStore {
 		});
 	}
 
-	async getDueRetries(syncId: string, limit: number, now?: Date): Promise<OutboxEntry[]> {
+	async getDueRetries(syncId: string, limit: number, now?: Date, claimMs?: number): Promise<OutboxEntry[]> {
 		this.begin(syncId);
 		requirePositiveInteger(limit, 'the retry limit');
-		return this.all<OutboxRow>(
-			`SELECT ${OUTBOX_LIST} FROM outbox WHERE sync_id = ? AND status = 'pending' AND next_attempt_at <= ?
-				ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT ?`,
-			syncId,
-			timeOf(now).toISOString(),
-			limit,
-		).map(toOutboxEntry);
+		const time = timeOf(now);
+		const claimedUntil = retryClaimExpiry(time, claimMs);
+		const readDue = () =>
+			this.all<OutboxRow>(
+				`SELECT ${OUTBOX_LIST} FROM outbox WHERE sync_id = ? AND status = 'pending' AND next_attempt_at <= ?
+					ORDER BY next_attempt_at, created_at, source_system, source_key, target_system LIMIT ?`,
+				syncId,
+				time.toISOString(),
+				limit,
+			).map(toOutboxEntry);
+		if (claimedUntil === null) return readDue();
+		// BEGIN IMMEDIATE holds the file's write lock from the read to the claim, so a concurrent caller
+		// reads only after these entries are no longer due.
+		return this.transaction(() => {
+			const due = readDue();
+			if (due.length === 0) return due;
+			this.run(
+				`UPDATE outbox SET next_attempt_at = ? WHERE sync_id = ?
+					AND (source_system, source_key, target_system) IN
+					(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`,
+				claimedUntil,
+				syncId,
+				JSON.stringify(due.map((entry) => [entry.sourceSystem, entry.sourceKey, entry.targetSystem])),
+			);
+			return due.map((entry) => ({ ...entry, nextAttemptAt: claimedUntil }));
+		});
 	}
 
 	async listOutbox(syncId: string, status: OutboxStatus | 'all', limit: number): Promise<OutboxEntry[]> {

@@ -24,6 +24,15 @@ export const description: INodeProperties[] = forOperations(
 			default: 100,
 			description: 'Max number of results to return',
 		},
+		{
+			displayName: 'Claim For (Seconds)',
+			name: 'claimSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 300,
+			description:
+				'How long the returned changes are reserved for this execution. Another execution (a parallel worker, or the next scheduled run) does not get them until then, so no change is replayed twice at once. Make it longer than one replay takes; a change whose replay crashed is due again after it.',
+		},
 		metadataPlacementProperty,
 	],
 );
@@ -35,8 +44,9 @@ export async function execute(
 	syncId: string,
 ): Promise<INodeExecutionData[]> {
 	const limit = this.getNodeParameter('limit', 0, 100) as number;
+	const claimSeconds = this.getNodeParameter('claimSeconds', 0, 300) as number;
 	const placement = this.getNodeParameter('metadataPlacement', 0, 'hidden') as MetadataPlacement;
-	const due = await store.getDueRetries(syncId, limit);
+	const due = await store.getDueRetries(syncId, limit, undefined, Math.round(claimSeconds * 1000));
 	return due.map((entry) => {
 		const meta: SyncMeta = {
 			...((entry.meta ?? {}) as unknown as Partial<SyncMeta>),
