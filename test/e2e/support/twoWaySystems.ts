@@ -9,12 +9,15 @@ import { parseHost, type ParseObject, type ParseStack, type RunningParse } from 
 
 // The two systems of the example workflows (a Parse class `Contact`, a PostgreSQL table `customers`),
 // the credentials the examples name, and readers of their run JSON: shared by the end-to-end tests of
-// workflow 1 (scheduled, two-way) and workflow 2 (real-time, one-way).
+// workflow 1 (scheduled, two-way), workflow 2 (real-time, one-way) and workflow 3 (first-time matching).
+
+const readExample = (folder: string): WorkflowJson =>
+	JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', folder, 'workflow.json'), 'utf8')) as WorkflowJson;
 
 /** Example workflow 1, as shipped. */
-export const scheduledExample = JSON.parse(
-	readFileSync(join(__dirname, '..', '..', '..', 'examples', 'two-way-crm-database', 'workflow.json'), 'utf8'),
-) as WorkflowJson;
+export const scheduledExample = readExample('two-way-crm-database');
+/** Example workflow 3 (the initial load that links records existing on both sides), as shipped. */
+export const firstTimeMatchingExample = readExample('first-time-matching');
 
 const { parseRequest, createClassSchema } = parseHost;
 
@@ -184,9 +187,12 @@ export class Database {
 // ---------------------------------------------------------------------------------------------
 // Example workflow 1
 
-/** The example with the Parse URL of this test's server, and for the PostgreSQL store every node of ours pointed at it. */
-export function exampleFor(parseUrl: string, store: StoreKind): WorkflowJson {
-	const workflow = structuredClone(scheduledExample);
+/**
+ * The example (workflow 1 unless another is given) with the Parse URL of this test's server, and for
+ * the PostgreSQL store every node of ours pointed at it.
+ */
+export function exampleFor(parseUrl: string, store: StoreKind, example: WorkflowJson = scheduledExample): WorkflowJson {
+	const workflow = structuredClone(example);
 	const settings = workflow.nodes.find((node) => node.name === 'Settings');
 	const assignments = (settings?.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> } | undefined)?.assignments;
 	const parseUrlSetting = assignments?.find((assignment) => assignment.name === 'parseUrl');
@@ -220,6 +226,24 @@ export function emitted(run: RunJson, nodeName: string, output: number): Array<R
 /** Items that reached a write node, whatever became of them. */
 export function writesOf(run: RunJson, writers: string[]): number {
 	return writers.reduce((sum, writer) => sum + emitted(run, writer, 0).length + emitted(run, writer, 1).length, 0);
+}
+
+/** The Sync State PostgreSQL credential that `withPostgresStore` points the nodes at, on the given database. */
+export function storeCredential(storeDatabase: ScratchDatabase): CredentialJson {
+	return {
+		...STORE_CREDENTIAL,
+		type: 'syncStatePostgresApi',
+		data: {
+			host: storeDatabase.host,
+			port: storeDatabase.port,
+			database: storeDatabase.database,
+			user: storeDatabase.user,
+			password: storeDatabase.password,
+			ssl: 'disable',
+			schema: 'two_way_sync',
+			tablePrefix: '',
+		},
+	};
 }
 
 /** The two credentials the examples name, for the given customers database and Parse server. */
