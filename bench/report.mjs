@@ -1,6 +1,8 @@
 // Turns a results file of bench/run.mjs into bench/RESULTS.md (tables, targets, notes) and
 // bench/chart.svg (node time against records, log-log). Plain functions, no side effects.
 
+import { renderQueueMode } from './queueModeReport.mjs';
+
 const UNDER_LOAD_1M = 0.5;
 
 export function operationLabel(operation) {
@@ -32,6 +34,27 @@ function table(header, rows, align = `l${'r'.repeat(header.length - 1)}`) {
 	const lines = [`| ${header.join(' | ')} |`, `| ${[...align].map((side) => (side === 'l' ? '---' : '---:')).join(' | ')} |`];
 	for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
 	return lines.join('\n');
+}
+
+/**
+ * The scheduled cycles of bench/scheduledCycle.n8n.mjs as a Markdown table: per changed-record
+ * count, the CLI and run times and the slowest nodes.
+ */
+export function renderCycleTable(measured) {
+	return table(
+		['Changed records (Parse + PostgreSQL)', 'Records per side', 'CLI wall time', 'Run time', 'Slowest nodes (executionTime)'],
+		measured.cycles.map((row) => [
+			`${thousands(row.changedRecords)} (${thousands(row.changedInParse)} + ${thousands(row.changedInPostgres)})`,
+			thousands(measured.records),
+			seconds(row.cliWallMs),
+			row.runMs === null ? '–' : seconds(row.runMs),
+			row.nodes
+				.slice(0, 4)
+				.map((node) => `${node.name} ${seconds(node.ms)}`)
+				.join(', '),
+		]),
+		'rrrrl',
+	);
 }
 
 function underLoad(results) {
@@ -146,7 +169,7 @@ const NOTES = {
 // ---------------------------------------------------------------------------------------------
 // RESULTS.md
 
-export function renderMarkdown(results, { resultsFile }) {
+export function renderMarkdown(results, { resultsFile, standaloneCycle, queueMode }) {
 	const { machine } = results;
 	const out = [];
 	const push = (...lines) => out.push(...lines);
@@ -283,10 +306,27 @@ export function renderMarkdown(results, { resultsFile }) {
 	}
 
 	push('## 4. End to end', '');
-	push(
-		`**Not measured yet.** ${results.sections.endToEnd.reason[0].toUpperCase()}${results.sections.endToEnd.reason.slice(1)}. This section stays empty until that set-up exists; no figure here is estimated.`,
-		'',
-	);
+	// Measured in this suite run, or else in a standalone run of bench/scheduledCycle.n8n.mjs (named as such).
+	const cycle = results.sections.scheduledCycle ?? standaloneCycle?.results;
+	if (cycle) {
+		const source = results.sections.scheduledCycle
+			? 'In this suite run.'
+			: `Not in this suite run: from a standalone run of bench/scheduledCycle.n8n.mjs started ${standaloneCycle.results.startedAt.replace('T', ' ').slice(0, 16)} UTC ([${standaloneCycle.file}](${standaloneCycle.file})), with a 1-minute load average of ${standaloneCycle.results.machine.loadAverageAtStart[0]} at its start and ${standaloneCycle.results.machine.loadAverageAtEnd[0]} at its end on ${standaloneCycle.results.machine.cpuCount} CPUs.`;
+		push(
+			`**One scheduled cycle of example workflow 1**, Parse Server and PostgreSQL. ${source} Method: ${cycle.method} Each system holds ${thousands(cycle.records)} linked records; half of the changed records are edited in Parse, the other half (other records) in PostgreSQL, and the cycle reads both in full, writes each change to the other side, commits and audits it. Every cycle was checked to detect, write and commit exactly the changes. The baseline cycle before them (first-time matching of the ${thousands(cycle.records)} pairs, one database update each) took ${seconds(cycle.baseline.cliWallMs)} on the CLI.`,
+			'',
+			renderCycleTable(cycle),
+			'',
+		);
+	} else if (results.sections.endToEnd) {
+		push(
+			`**Not measured yet.** ${results.sections.endToEnd.reason[0].toUpperCase()}${results.sections.endToEnd.reason.slice(1)}. This section stays empty until that set-up exists; no figure here is estimated.`,
+			'',
+		);
+	}
+
+	// n8n queue mode: from the newest standalone run of bench/queueMode.mjs, when there is one.
+	if (queueMode) push(...renderQueueMode(queueMode));
 
 	push('## 5. Memory: n8n running our Change Detector against Compare Datasets', '');
 	const memory = detection?.memory;
@@ -323,7 +363,7 @@ export function renderMarkdown(results, { resultsFile }) {
 		'npm run bench -- --report-only bench/results/<date>.json   # rewrite this file and chart.svg',
 		'```',
 		'',
-		'It runs on the Node 24 of node_modules (npm puts it first on PATH; the built-in store needs node:sqlite). It builds the package when the sources changed, installs the pinned n8n into e2e/n8n-host when missing, and needs a PostgreSQL server: `TWS_BENCH_PG_URL`, else `PGHOST`/`PGPORT`/`PGUSER`, else the server on 127.0.0.1:5432 (trust auth). Each part also runs alone: bench/detectorVsCompare.n8n.mjs, bench/changeDetector.mjs, bench/fieldMapper.mjs, bench/conflictResolver.mjs, bench/store.mjs.',
+		'It runs on the Node 24 of node_modules (npm puts it first on PATH; the built-in store needs node:sqlite). It builds the package when the sources changed, installs the pinned n8n into e2e/n8n-host when missing, and needs a PostgreSQL server: `TWS_BENCH_PG_URL`, else `PGHOST`/`PGPORT`/`PGUSER`, else the server on 127.0.0.1:5432 (trust auth). Each part also runs alone: bench/detectorVsCompare.n8n.mjs, bench/changeDetector.mjs, bench/fieldMapper.mjs, bench/conflictResolver.mjs, bench/store.mjs, bench/scheduledCycle.n8n.mjs (which also installs and starts Parse Server).',
 		'',
 	);
 	return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

@@ -6,23 +6,25 @@
 //      the same process (bench/changeDetector.mjs, fieldMapper.mjs, conflictResolver.mjs), each
 //      size in fresh child processes for a clean peak RSS;
 //   3. store throughput: Commit and Look Up of 100k records on both stores (bench/store.mjs);
-//   4. end to end: not measured by this suite yet (it needs issue #7's set-up).
+//   4. end to end: one scheduled cycle of example workflow 1 with 1k and 10k changed records
+//      between Parse Server and PostgreSQL (bench/scheduledCycle.n8n.mjs).
 // Writes bench/results/<date>.json and regenerates bench/RESULTS.md and bench/chart.svg.
 // The targets are checked by reading the figures; nothing here fails on a slow result.
 //
 // Options: --quick (small sizes, to try the suite out; its results go to bench/results/<date>-quick.json
-// and the report is not regenerated), --sections n8n,engine,store, --rounds N,
+// and the report is not regenerated), --sections n8n,engine,store,cycle, --rounds N,
 // --report-only <results.json> (regenerate RESULTS.md and chart.svg from a results file).
 // Needs: `npm run build` (done here when the sources changed), the n8n host (installed here when
 // missing) and a PostgreSQL server (see bench/store.mjs).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { operationLabel, renderChart, renderMarkdown, thousands } from './report.mjs';
+import { latestQueueModeRun } from './queueModeReport.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -246,16 +248,27 @@ async function runSuite({ quick, sections, rounds }) {
 			...measured,
 		};
 	}
-	results.sections.endToEnd = {
-		status: 'not measured yet',
-		reason: "needs issue #7's end-to-end set-up (a scheduled cycle with 1k and 10k changed records; webhook latency p50 and p95 over 50 saves)",
-	};
+	if (sections.includes('cycle')) {
+		log('=== scheduled cycle of example workflow 1 ===');
+		const { measureScheduledCycle, METHOD } = await import('./scheduledCycle.n8n.mjs');
+		results.sections.scheduledCycle = { method: METHOD, ...(await measureScheduledCycle(quick ? { records: 2_000, changes: [200, 1_000] } : {})) };
+	}
 
 	results.finishedAt = new Date().toISOString();
 	results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
 	results.machine.loadAverageDuringRun = stopWatching();
 	results.targets = targetsFrom(results);
 	return results;
+}
+
+/** The newest results of a standalone bench/scheduledCycle.n8n.mjs run, for a suite run without that section. */
+function latestCycleRun() {
+	const dir = join(here, 'results');
+	const [newest] = readdirSync(dir)
+		.filter((name) => /^scheduled-cycle-.*\.json$/.test(name))
+		.sort()
+		.reverse();
+	return newest ? { file: `results/${newest}`, results: JSON.parse(readFileSync(join(dir, newest), 'utf8')) } : undefined;
 }
 
 async function main() {
@@ -268,7 +281,7 @@ async function main() {
 		results.targets = targetsFrom(results);
 	} else {
 		const quick = process.argv.includes('--quick');
-		const sections = option('sections', 'engine,store,n8n').split(',');
+		const sections = option('sections', 'engine,store,n8n,cycle').split(',');
 		results = await runSuite({ quick, sections, rounds: Number(option('rounds', 3)) });
 		mkdirSync(join(here, 'results'), { recursive: true });
 		file = join(here, 'results', `${results.startedAt.slice(0, 10)}${quick ? '-quick' : ''}.json`);
@@ -280,7 +293,7 @@ async function main() {
 		}
 	}
 	const resultsFile = relative(here, file);
-	writeFileSync(join(here, 'RESULTS.md'), renderMarkdown(results, { resultsFile }));
+	writeFileSync(join(here, 'RESULTS.md'), renderMarkdown(results, { resultsFile, standaloneCycle: results.sections.scheduledCycle ? undefined : latestCycleRun(), queueMode: latestQueueModeRun() }));
 	const chart = renderChart(results);
 	if (chart) writeFileSync(join(here, 'chart.svg'), chart);
 	log(`Regenerated bench/RESULTS.md${chart ? ' and bench/chart.svg' : ''} from ${resultsFile}`);
