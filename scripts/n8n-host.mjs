@@ -556,6 +556,43 @@ export function bcryptHash(password) {
 }
 
 /**
+ * Watches a long-running child: keeps the end of its output, notes its exit, and stops it by its own
+ * pid (SIGTERM, then SIGKILL after `stopTimeoutMs`).
+ */
+function supervise(child, { stopTimeoutMs, onOutput }) {
+	let output = '';
+	let exitInfo;
+	const keep = (chunk) => {
+		output = (output + chunk).slice(-200_000);
+		onOutput?.(chunk);
+	};
+	child.stdout.setEncoding('utf8').on('data', keep);
+	child.stderr.setEncoding('utf8').on('data', keep);
+	const exited = new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise({ code, signal })));
+	exited.then((info) => (exitInfo = info));
+	const stop = async () => {
+		if (exitInfo) return exitInfo;
+		child.kill('SIGTERM');
+		return await awaitExit(exited, stopTimeoutMs, () => child.kill('SIGKILL'));
+	};
+	return { output: () => output, exitInfo: () => exitInfo, stop };
+}
+
+/** Polls `isReady` until it says yes; stops the child and throws when it exits first or is not ready in time. */
+async function waitUntilReady(supervised, { what, started, readyTimeoutMs, pollMs, isReady }) {
+	while (!supervised.exitInfo()) {
+		if (await isReady()) return;
+		if (Date.now() - started > readyTimeoutMs) {
+			await supervised.stop();
+			throw new Error(`${what} did not become ready within ${readyTimeoutMs / 1000} s.\n${tail(supervised.output())}`);
+		}
+		await sleep(pollMs);
+	}
+	const info = supervised.exitInfo();
+	throw new Error(`${what} exited before it was ready (${info.signal ?? `exit ${info.code}`}).\n${tail(supervised.output())}`);
+}
+
+/**
  * Starts `n8n start` on `userFolder`, with the owner from `OWNER` created through env, and waits
  * until /healthz/readiness answers. `stop()` sends SIGTERM to this n8n's own pid.
  */
@@ -583,37 +620,19 @@ export async function startN8n(userFolder, { port, env = {}, readyTimeoutMs = 18
 			...env,
 		}),
 	});
-	let output = '';
-	const keep = (chunk) => {
-		output = (output + chunk).slice(-200_000);
-	};
-	child.stdout.setEncoding('utf8').on('data', keep);
-	child.stderr.setEncoding('utf8').on('data', keep);
-	const exited = new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise({ code, signal })));
-	let exitInfo;
-	exited.then((info) => (exitInfo = info));
-
-	const stop = async () => {
-		if (exitInfo) return exitInfo;
-		child.kill('SIGTERM');
-		return await awaitExit(exited, 20_000, () => child.kill('SIGKILL'));
-	};
-
-	while (!exitInfo) {
-		if (Date.now() - started > readyTimeoutMs) {
-			await stop();
-			throw new Error(`n8n did not become ready within ${readyTimeoutMs / 1000} s.\n${tail(output)}`);
-		}
-		const ready = await fetch(`${url}/healthz/readiness`).then(
-			(response) => response.ok,
-			() => false,
-		);
-		if (ready) {
-			return { url, port: httpPort, pid: child.pid, readyMs: Date.now() - started, stop, output: () => output };
-		}
-		await sleep(250);
-	}
-	throw new Error(`n8n exited before it was ready (${exitInfo.signal ?? `exit ${exitInfo.code}`}).\n${tail(output)}`);
+	const supervised = supervise(child, { stopTimeoutMs: 20_000 });
+	await waitUntilReady(supervised, {
+		what: 'n8n',
+		started,
+		readyTimeoutMs,
+		pollMs: 250,
+		isReady: () =>
+			fetch(`${url}/healthz/readiness`).then(
+				(response) => response.ok,
+				() => false,
+			),
+	});
+	return { url, port: httpPort, pid: child.pid, readyMs: Date.now() - started, stop: supervised.stop, output: supervised.output };
 }
 
 /**
@@ -629,33 +648,16 @@ export async function startWorker(userFolder, { concurrency = 10, env = {}, read
 		stdio: ['ignore', 'pipe', 'pipe'],
 		env: n8nEnv(userFolder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...env }),
 	});
-	let output = '';
-	let ready = false;
-	const keep = (chunk) => {
-		output = (output + chunk).slice(-200_000);
-		ready ||= output.includes('n8n worker is now ready');
-		onOutput?.(chunk);
-	};
-	child.stdout.setEncoding('utf8').on('data', keep);
-	child.stderr.setEncoding('utf8').on('data', keep);
-	const exited = new Promise((resolvePromise) => child.on('exit', (code, signal) => resolvePromise({ code, signal })));
-	let exitInfo;
-	exited.then((info) => (exitInfo = info));
-	const stop = async () => {
-		if (exitInfo) return exitInfo;
-		child.kill('SIGTERM');
-		// A worker waits for its running jobs before it exits (up to N8N_GRACEFUL_SHUTDOWN_TIMEOUT).
-		return await awaitExit(exited, 30_000, () => child.kill('SIGKILL'));
-	};
-	while (!exitInfo) {
-		if (ready) return { pid: child.pid, readyMs: Date.now() - started, stop, output: () => output };
-		if (Date.now() - started > readyTimeoutMs) {
-			await stop();
-			throw new Error(`n8n worker did not become ready within ${readyTimeoutMs / 1000} s.\n${tail(output)}`);
-		}
-		await sleep(200);
-	}
-	throw new Error(`n8n worker exited before it was ready (${exitInfo.signal ?? `exit ${exitInfo.code}`}).\n${tail(output)}`);
+	// A worker waits for its running jobs before it exits (up to N8N_GRACEFUL_SHUTDOWN_TIMEOUT).
+	const supervised = supervise(child, { stopTimeoutMs: 30_000, onOutput });
+	await waitUntilReady(supervised, {
+		what: 'n8n worker',
+		started,
+		readyTimeoutMs,
+		pollMs: 200,
+		isReady: async () => supervised.output().includes('n8n worker is now ready'),
+	});
+	return { pid: child.pid, readyMs: Date.now() - started, stop: supervised.stop, output: supervised.output };
 }
 
 /** Logs in through POST /rest/login and returns the auth cookie as a `Cookie` header value. */

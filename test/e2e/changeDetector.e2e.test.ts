@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { connectionOf, createScratchDatabase, type ScratchDatabase } from '../support/postgres';
 import {
 	N8N_RUN_TIMEOUT_MS,
 	expectRunSucceeded,
@@ -96,7 +96,7 @@ describe('Change Detector in a real n8n (community-node install, n8n CLI, Postgr
 		await n8nHost.importCredentials(n8n.folder(), {
 			...POSTGRES_CREDENTIAL,
 			type: 'postgres',
-			data: { host: database.host, port: database.port, database: database.database, user: database.user, password: database.password, ssl: 'disable' },
+			data: connectionOf(database),
 		});
 		const id = await n8nHost.importWorkflow(n8n.folder(), workflow());
 

@@ -14,13 +14,14 @@ import {
 	Crm,
 	DATABASE_WRITERS,
 	Database,
-	STORE_CREDENTIAL,
+	storeCredential,
 	byEmail,
 	contactAsCustomer,
 	emitted,
 	systemCredentials,
 	writesOf,
 	type Customer,
+	createExampleSystems,
 } from './support/twoWaySystems';
 
 // Example workflow 1 through the real n8n CLI, when the process or the state store dies mid-run:
@@ -198,7 +199,6 @@ describe('the Sync State store (PostgreSQL) stops while a run is writing', () =>
 	let storeCluster: ThrowawayPostgres;
 	let proxy: FaultProxy;
 	let client: Client;
-	let crm: Crm;
 	let database: Database;
 	let workflowId: string;
 	let outage: RunJson;
@@ -237,30 +237,13 @@ describe('the Sync State store (PostgreSQL) stops while a run is writing', () =>
 		stack = await startParseStack();
 		storeCluster = await startThrowawayPostgres();
 		proxy = await startFaultProxy({ target: stack.parse.url, seed: 1, writeFailureRate: 0, kinds: ['error500'], hangMs: 0, maxFaults: 0 });
-		crm = new Crm(stack);
-		const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
-		client = new Client({ connectionString: customersDatabase.url });
-		await client.connect();
-		database = new Database(client);
-		await crm.createClass();
-		await database.createTable();
+		const systems = await createExampleSystems(stack);
+		({ database, client } = systems);
+		const { customersDatabase } = systems;
 		const storeDatabase = await createScratchDatabase('sync_state', storeCluster.url);
 		await n8nHost.importCredentials(n8n.folder(), [
 			...systemCredentials(customersDatabase, stack.parse),
-			{
-				...STORE_CREDENTIAL,
-				type: 'syncStatePostgresApi',
-				data: {
-					host: storeDatabase.host,
-					port: storeDatabase.port,
-					database: storeDatabase.database,
-					user: storeDatabase.user,
-					password: storeDatabase.password,
-					ssl: 'disable',
-					schema: 'two_way_sync',
-					tablePrefix: '',
-				},
-			},
+			storeCredential(storeDatabase),
 		]);
 		workflowId = await n8nHost.importWorkflow(n8n.folder(), tunedExample(`${proxy.origin}/parse`, 'postgres'));
 

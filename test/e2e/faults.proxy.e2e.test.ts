@@ -1,6 +1,5 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 
-import { createScratchDatabase } from '../support/postgres';
 import { N8N_RUN_TIMEOUT_MS, N8N_SETUP_TIMEOUT_MS, expectRunSucceeded, n8nHost, outputJson, withN8nUserFolder, type RunJson } from './support';
 import { startFaultProxy, type FaultProxy } from './support/faultProxy';
 import { allContacts, duplicateCount, retryQueueWorkflow, tunedExample, writeReliabilityFigures } from './support/faults';
@@ -17,6 +16,7 @@ import {
 	writesOf,
 	type Contact,
 	type Customer,
+	createExampleSystems,
 } from './support/twoWaySystems';
 
 // Example workflow 1 through the real n8n CLI, with a fault-injecting proxy between n8n and Parse
@@ -119,13 +119,9 @@ describe('Faults between n8n and Parse Server: failed writes are queued, replaye
 			hangMs: 3000,
 			maxFaults: 300,
 		});
-		crm = new Crm(stack);
-		const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
-		client = new Client({ connectionString: customersDatabase.url });
-		await client.connect();
-		database = new Database(client);
-		await crm.createClass();
-		await database.createTable();
+		const systems = await createExampleSystems(stack);
+		({ crm, database, client } = systems);
+		const { customersDatabase } = systems;
 		await n8nHost.importCredentials(n8n.folder(), systemCredentials(customersDatabase, stack.parse));
 		workflowId = await n8nHost.importWorkflow(
 			n8n.folder(),

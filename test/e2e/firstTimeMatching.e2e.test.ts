@@ -29,6 +29,7 @@ import {
 	type Contact,
 	type Customer,
 	type StoreKind,
+	createExampleSystems,
 } from './support/twoWaySystems';
 
 // Example workflow 3 (examples/first-time-matching) through the real n8n CLI: both systems already
@@ -121,13 +122,9 @@ function describeFirstTimeMatching(label: string, store: StoreKind): void {
 
 		beforeAll(async () => {
 			stack = await startParseStack();
-			crm = new Crm(stack);
-			const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
-			client = new Client({ connectionString: customersDatabase.url });
-			await client.connect();
-			database = new Database(client);
-			await crm.createClass();
-			await database.createTable();
+			const systems = await createExampleSystems(stack);
+			({ crm, database, client } = systems);
+			const { customersDatabase } = systems;
 			for (const contact of [ada, grace, ken, barbara, jean, jeanAgain]) crmKeyByEmail.set(contact.email, await crm.create(contact));
 			for (const customer of [adaInDatabase, graceInDatabase, edsger, margaret, jeanInDatabase]) rowIdByEmail.set(customer.email, await database.insert(customer));
 

@@ -5,9 +5,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { Client } from 'pg';
+import type { Client } from 'pg';
 
-import { createScratchDatabase } from '../support/postgres';
 import {
 	N8N_RUN_TIMEOUT_MS,
 	N8N_SETUP_TIMEOUT_MS,
@@ -32,6 +31,7 @@ import {
 	writesOf,
 	type Contact,
 	type Customer,
+	createExampleSystems,
 } from './support/twoWaySystems';
 
 // Example workflow 2 (examples/realtime-crm-to-database) in a real `n8n start`, active, fed by Parse
@@ -171,13 +171,9 @@ describe('Real-time leg: Parse webhooks into PostgreSQL through an active workfl
 
 	beforeAll(async () => {
 		stack = await startParseStack();
-		crm = new Crm(stack);
-		const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
-		client = new Client({ connectionString: customersDatabase.url });
-		await client.connect();
-		database = new Database(client);
-		await crm.createClass();
-		await database.createTable();
+		const systems = await createExampleSystems(stack);
+		({ crm, database, client } = systems);
+		const { customersDatabase } = systems;
 
 		const folder = n8nFolder.folder();
 		await n8nHost.importCredentials(folder, [

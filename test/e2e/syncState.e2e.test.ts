@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { connectionOf, createScratchDatabase, type ScratchDatabase } from '../support/postgres';
 import {
 	N8N_RUN_TIMEOUT_MS,
 	expectRunSucceeded,
@@ -97,16 +97,7 @@ describe('Sync State in a real n8n (community-node install, n8n CLI)', () => {
 		await n8nHost.importCredentials(folder, {
 			...credential,
 			type: 'syncStatePostgresApi',
-			data: {
-				host: database.host,
-				port: database.port,
-				database: database.database,
-				user: database.user,
-				password: database.password,
-				ssl: 'disable',
-				schema: 'two_way_sync',
-				tablePrefix: '',
-			},
+			data: { ...connectionOf(database), schema: 'two_way_sync', tablePrefix: '' },
 		});
 		return withPostgresStore(example, credential);
 	});

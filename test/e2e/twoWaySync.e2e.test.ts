@@ -19,7 +19,7 @@ import {
 	DATABASE_WRITERS,
 	Database,
 	PACKAGE_TYPE_PREFIX,
-	STORE_CREDENTIAL,
+	storeCredential,
 	byEmail,
 	contactAsCustomer,
 	emitted,
@@ -30,6 +30,7 @@ import {
 	type Contact,
 	type Customer,
 	type StoreKind,
+	createExampleSystems,
 } from './support/twoWaySystems';
 
 // Example workflow 1 (examples/two-way-crm-database) through the real n8n CLI, between two real
@@ -148,31 +149,14 @@ function describeTwoWaySync(label: string, store: StoreKind): void {
 
 		beforeAll(async () => {
 			stack = await startParseStack();
-			crm = new Crm(stack);
-			const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
-			client = new Client({ connectionString: customersDatabase.url });
-			await client.connect();
-			database = new Database(client);
-			await crm.createClass();
-			await database.createTable();
+			const systems = await createExampleSystems(stack);
+			({ crm, database, client } = systems);
+			const { customersDatabase } = systems;
 
 			const credentials: CredentialJson[] = systemCredentials(customersDatabase, stack.parse);
 			if (store === 'postgres') {
 				const storeDatabase = await createScratchDatabase('sync_state', stack.postgres.url);
-				credentials.push({
-					...STORE_CREDENTIAL,
-					type: 'syncStatePostgresApi',
-					data: {
-						host: storeDatabase.host,
-						port: storeDatabase.port,
-						database: storeDatabase.database,
-						user: storeDatabase.user,
-						password: storeDatabase.password,
-						ssl: 'disable',
-						schema: 'two_way_sync',
-						tablePrefix: '',
-					},
-				});
+				credentials.push(storeCredential(storeDatabase));
 			}
 			await n8nHost.importCredentials(n8n.folder(), credentials);
 			workflowId = await n8nHost.importWorkflow(n8n.folder(), exampleFor(stack.parse.serverUrl, store));

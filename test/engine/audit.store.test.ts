@@ -3,14 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
-import { Client } from 'pg';
-
 import { ChainVerifier } from '../../nodes/engine/audit/chain';
 import type { AuditEvent } from '../../nodes/engine/audit/types';
 import { endPostgresPools, openPostgresStore, type PostgresStoreOptions } from '../../nodes/engine/store/postgres';
 import { openBuiltinStore } from '../../nodes/engine/store/sqlite';
 import type { SyncStore } from '../../nodes/engine/store/SyncStore';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { connectionOf, createScratchDatabase, queryDatabase, type ScratchDatabase } from '../support/postgres';
 
 let counter = 0;
 
@@ -78,16 +76,7 @@ describe('the audit tables of a store made by an earlier version', () => {
 
 	describe('on PostgreSQL', () => {
 		let database: ScratchDatabase;
-		const options = (extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({
-			host: database.host,
-			port: database.port,
-			database: database.database,
-			user: database.user,
-			password: database.password,
-			ssl: 'disable',
-			schema: 'audit_upgrade',
-			...extra,
-		});
+		const options = (extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({ ...connectionOf(database), schema: 'audit_upgrade', ...extra });
 
 		beforeAll(async () => {
 			database = await createScratchDatabase('audit_store');
@@ -102,13 +91,7 @@ describe('the audit tables of a store made by an earlier version', () => {
 			const before = await openPostgresStore(options());
 			await before.commit('contacts', [{ sides: [{ system: 'crm', key: 'c1', seenHash: 'h1' }] }]);
 			await before.close();
-			const client = new Client({ connectionString: database.url });
-			await client.connect();
-			try {
-				await client.query('DROP TABLE audit_upgrade.audit, audit_upgrade.audit_queue; DELETE FROM audit_upgrade.schema_migrations WHERE version = 2');
-			} finally {
-				await client.end();
-			}
+			await queryDatabase(database, 'DROP TABLE audit_upgrade.audit, audit_upgrade.audit_queue; DELETE FROM audit_upgrade.schema_migrations WHERE version = 2');
 			// A new process: its pools have not migrated anything yet.
 			await endPostgresPools();
 

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { SyncError } from '../../nodes/engine/errors';
 import type { AuditEvent } from '../../nodes/engine/audit/types';
 import { endPostgresPools, openPostgresStore, type PostgresStoreOptions } from '../../nodes/engine/store/postgres';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { connectionOf, createScratchDatabase, queryDatabase, type ScratchDatabase } from '../support/postgres';
 
 /**
  * SQL injection, against a real PostgreSQL: schema names and table prefixes end up in SQL text,
@@ -51,27 +51,10 @@ let spy: jest.SpyInstance | undefined;
 // Captured before the spy replaces it.
 const originalQuery = Client.prototype.query as (...args: unknown[]) => unknown;
 
-async function admin<R extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-	const client = new Client({ connectionString: database.url });
-	await client.connect();
-	try {
-		return (await client.query<R>(sql, params)).rows;
-	} finally {
-		await client.end();
-	}
-}
+const admin = <R extends Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDatabase<R>(database, sql, params);
 
 function options(extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions {
-	return {
-		host: database.host,
-		port: database.port,
-		database: database.database,
-		user: database.user,
-		password: database.password,
-		ssl: 'disable',
-		schema: 'injection',
-		...extra,
-	};
+	return { ...connectionOf(database), schema: 'injection', ...extra };
 }
 
 async function tablesOf(schema: string): Promise<string[]> {

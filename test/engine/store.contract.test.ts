@@ -1,60 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { ChainVerifier, genesisHash } from '../../nodes/engine/audit/chain';
 import type { AuditEvent, AuditStatus, ChainedAuditEvent } from '../../nodes/engine/audit/types';
 import { SyncError } from '../../nodes/engine/errors';
 import { hashValue } from '../../nodes/engine/hash';
 import { entityIdFor } from '../../nodes/engine/ids';
 import { retryDelayMs } from '../../nodes/engine/retry';
-import { endPostgresPools, openPostgresStore } from '../../nodes/engine/store/postgres';
-import { openBuiltinStore } from '../../nodes/engine/store/sqlite';
 import type { FailureInput, ResetScope, RetryPolicy, SyncStore } from '../../nodes/engine/store/SyncStore';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
-
-/** Each backend as the tests see it: a way to open a store on one shared place, and to clean up. */
-interface Backend {
-	name: 'builtin' | 'postgres';
-	setUp(): Promise<void>;
-	open(): Promise<SyncStore>;
-	tearDown(): Promise<void>;
-}
-
-function builtinBackend(): Backend {
-	let folder = '';
-	return {
-		name: 'builtin',
-		setUp: async () => {
-			folder = mkdtempSync(join(tmpdir(), 'tws-contract-'));
-		},
-		open: () => openBuiltinStore({ filePath: join(folder, 'state.sqlite') }),
-		tearDown: async () => rmSync(folder, { recursive: true, force: true }),
-	};
-}
-
-function postgresBackend(): Backend {
-	let database: ScratchDatabase;
-	return {
-		name: 'postgres',
-		setUp: async () => {
-			database = await createScratchDatabase('contract');
-		},
-		open: () =>
-			openPostgresStore({
-				host: database.host,
-				port: database.port,
-				database: database.database,
-				user: database.user,
-				password: database.password,
-				ssl: 'disable',
-			}),
-		tearDown: async () => {
-			await endPostgresPools();
-			await database.drop();
-		},
-	};
-}
+import { builtinBackend, postgresBackend } from '../support/storeBackends';
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -122,7 +73,7 @@ async function expectSyncError(work: Promise<unknown>, code: SyncError['code']):
 	return error as SyncError;
 }
 
-describe.each([builtinBackend(), postgresBackend()])('the $name store', (backend) => {
+describe.each([builtinBackend('contract'), postgresBackend('contract')])('the $name store', (backend) => {
 	let store: SyncStore;
 	let syncCounter = 0;
 	/** A fresh sync per test keeps tests independent while they share one store. */

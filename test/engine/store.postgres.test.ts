@@ -9,7 +9,7 @@ import {
 	testPostgresConnection,
 	type PostgresStoreOptions,
 } from '../../nodes/engine/store/postgres';
-import { createScratchDatabase, startThrowawayPostgres, type ScratchDatabase, type ThrowawayPostgres } from '../support/postgres';
+import { connectionOf, createScratchDatabase, queryDatabase, startThrowawayPostgres, type ScratchDatabase, type ThrowawayPostgres } from '../support/postgres';
 
 async function closedPort(): Promise<number> {
 	return await new Promise((resolve) => {
@@ -40,24 +40,8 @@ afterAll(async () => {
 
 describe('the PostgreSQL store', () => {
 	let database: ScratchDatabase;
-	const options = (extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({
-		host: database.host,
-		port: database.port,
-		database: database.database,
-		user: database.user,
-		password: database.password,
-		ssl: 'disable',
-		...extra,
-	});
-	async function query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-		const client = new Client({ connectionString: database.url });
-		await client.connect();
-		try {
-			return (await client.query<R>(sql, params)).rows;
-		} finally {
-			await client.end();
-		}
-	}
+	const options = (extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({ ...connectionOf(database), ...extra });
+	const query = <R extends Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDatabase<R>(database, sql, params);
 
 	beforeAll(async () => {
 		database = await createScratchDatabase('postgres_store');

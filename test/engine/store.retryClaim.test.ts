@@ -1,66 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { Client } from 'pg';
 
 import { SyncError } from '../../nodes/engine/errors';
 import { retryDelayMs } from '../../nodes/engine/retry';
-import { endPostgresPools, openPostgresStore } from '../../nodes/engine/store/postgres';
-import { openBuiltinStore } from '../../nodes/engine/store/sqlite';
 import type { FailureInput, OutboxEntry, RetryPolicy, SyncStore } from '../../nodes/engine/store/SyncStore';
-import { createScratchDatabase, type ScratchDatabase } from '../support/postgres';
+import { builtinBackend, postgresBackend } from '../support/storeBackends';
 
 /**
  * Get Due Retries claims what it returns, so that two executions running at once (n8n queue mode
  * workers, or a schedule overlapping a slow run) never replay the same queued change twice.
  */
-
-interface Backend {
-	name: 'builtin' | 'postgres';
-	setUp(): Promise<void>;
-	/** Opens a store on the shared place; `worker` gives each caller its own connection (pool). */
-	open(worker: number): Promise<SyncStore>;
-	tearDown(): Promise<void>;
-}
-
-function builtinBackend(): Backend {
-	let folder = '';
-	return {
-		name: 'builtin',
-		setUp: async () => {
-			folder = mkdtempSync(join(tmpdir(), 'tws-claim-'));
-		},
-		open: () => openBuiltinStore({ filePath: join(folder, 'state.sqlite') }),
-		tearDown: async () => rmSync(folder, { recursive: true, force: true }),
-	};
-}
-
-let database: ScratchDatabase;
-
-function postgresBackend(): Backend {
-	return {
-		name: 'postgres',
-		setUp: async () => {
-			database = await createScratchDatabase('claim');
-		},
-		open: (worker) =>
-			openPostgresStore({
-				host: database.host,
-				port: database.port,
-				database: database.database,
-				user: database.user,
-				password: database.password,
-				ssl: 'disable',
-				// A different pool size is a different pool: each worker talks over its own connections.
-				poolMax: 4 + worker,
-			}),
-		tearDown: async () => {
-			await endPostgresPools();
-			await database.drop();
-		},
-	};
-}
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -81,7 +29,7 @@ function failure(sourceKey: string): FailureInput {
 
 const keysOf = (entries: OutboxEntry[]) => entries.map((entry) => entry.sourceKey);
 
-describe.each([builtinBackend(), postgresBackend()])('claiming due retries in the $name store', (backend) => {
+describe.each([builtinBackend('claim'), postgresBackend('claim')])('claiming due retries in the $name store', (backend) => {
 	let store: SyncStore;
 	let other: SyncStore;
 	let syncCounter = 0;
@@ -208,12 +156,12 @@ describe.each([builtinBackend(), postgresBackend()])('claiming due retries in th
 describe('claiming due retries in PostgreSQL while another transaction holds an entry', () => {
 	let store: SyncStore;
 	let blocker: Client;
-	const backend = postgresBackend();
+	const backend = postgresBackend('claim_held');
 
 	beforeAll(async () => {
 		await backend.setUp();
 		store = await backend.open(0);
-		blocker = new Client({ connectionString: database.url });
+		blocker = new Client({ connectionString: backend.database!.url });
 		await blocker.connect();
 	}, 60_000);
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { endPostgresPools } from '../../nodes/engine/store/postgres';
-import { createScratchDatabase, type ScratchDatabase } from './postgres';
+import { connectionOf, createScratchDatabase, type ScratchDatabase } from './postgres';
 
 /** The "Store" parameters a node test passes to our nodes. */
 export type StoreChoice = { store: 'builtin'; databaseFile: string } | { store: 'postgres' };
@@ -45,16 +45,7 @@ export function useNodeTestStores(label: string, { postgres = true } = {}): Node
 		postgresCredentials: (overrides = {}) => {
 			if (!database) throw new Error('This test file set up no PostgreSQL database (useNodeTestStores with postgres: false).');
 			return {
-				syncStatePostgresApi: {
-					host: database.host,
-					port: database.port,
-					database: database.database,
-					user: database.user,
-					password: database.password,
-					ssl: 'disable',
-					schema: `${label}_node_test`,
-					...overrides,
-				},
+				syncStatePostgresApi: { ...connectionOf(database), schema: `${label}_node_test`, ...overrides },
 			};
 		},
 	};

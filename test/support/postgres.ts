@@ -172,6 +172,22 @@ export interface ScratchDatabase {
 	drop(): Promise<void>;
 }
 
+/** How the PostgreSQL store, and the Sync State PostgreSQL credential, reach a scratch database. */
+export function connectionOf(database: ScratchDatabase): { host: string; port: number; database: string; user: string; password: string; ssl: 'disable' } {
+	return { host: database.host, port: database.port, database: database.database, user: database.user, password: database.password, ssl: 'disable' };
+}
+
+/** One query on its own connection, to read or change tables past the store. */
+export async function queryDatabase<R extends Record<string, unknown>>(database: Pick<ScratchDatabase, 'url'>, sql: string, params: unknown[] = []): Promise<R[]> {
+	const client = new Client({ connectionString: database.url });
+	await client.connect();
+	try {
+		return (await client.query<R>(sql, params)).rows;
+	} finally {
+		await client.end();
+	}
+}
+
 /** The server the whole test run shares (set up by globalSetup). */
 export function sharedPostgresUrl(): string {
 	const url = process.env.TWS_TEST_PG_URL;

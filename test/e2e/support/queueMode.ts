@@ -7,9 +7,10 @@ import { join } from 'node:path';
 
 import type { Client } from 'pg';
 
-import type { ScratchDatabase } from '../../support/postgres';
+import { connectionOf, type ScratchDatabase } from '../../support/postgres';
 import type { CredentialJson, WorkflowJson } from './n8nHost';
 import { n8nHost } from './n8nHost';
+import { storeCredential } from './twoWaySystems';
 
 // n8n queue mode for the end-to-end test and the scaling bench: our own password-protected Redis,
 // the environment that main and workers share, and the sync workflow that stays correct when many
@@ -185,7 +186,7 @@ function postgresCredential(reference: { id: string; name: string }, database: S
 	return {
 		...reference,
 		type: 'postgres',
-		data: { host: database.host, port: database.port, database: database.database, user: database.user, password: database.password, ssl: 'disable' },
+		data: connectionOf(database),
 	};
 }
 
@@ -193,20 +194,7 @@ export function queueCredentials(crm: ScratchDatabase, target: ScratchDatabase, 
 	return [
 		postgresCredential(CRM_CREDENTIAL, crm),
 		postgresCredential(TARGET_CREDENTIAL, target),
-		{
-			...STORE_CREDENTIAL,
-			type: 'syncStatePostgresApi',
-			data: {
-				host: store.host,
-				port: store.port,
-				database: store.database,
-				user: store.user,
-				password: store.password,
-				ssl: 'disable',
-				schema: 'two_way_sync',
-				tablePrefix: '',
-			},
-		},
+		storeCredential(store, STORE_CREDENTIAL),
 	];
 }
 

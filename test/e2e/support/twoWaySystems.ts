@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Client } from 'pg';
+import { Client } from 'pg';
 
-import type { ScratchDatabase } from '../../support/postgres';
+import { connectionOf, createScratchDatabase, type ScratchDatabase } from '../../support/postgres';
 import type { CredentialJson, RunJson, WorkflowJson } from './n8nHost';
 import { parseHost, type ParseObject, type ParseStack, type RunningParse } from './systems';
 
@@ -184,6 +184,26 @@ export class Database {
 	}
 }
 
+export interface ExampleSystems {
+	crm: Crm;
+	database: Database;
+	/** The connection `database` uses; end it when the test is done. */
+	client: Client;
+	customersDatabase: ScratchDatabase;
+}
+
+/** The examples' two systems, fresh on a Parse stack: the Contact class, and the customers table in a new database. */
+export async function createExampleSystems(stack: ParseStack): Promise<ExampleSystems> {
+	const crm = new Crm(stack);
+	const customersDatabase = await createScratchDatabase('customers', stack.postgres.url);
+	const client = new Client({ connectionString: customersDatabase.url });
+	await client.connect();
+	const database = new Database(client);
+	await crm.createClass();
+	await database.createTable();
+	return { crm, database, client, customersDatabase };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Example workflow 1
 
@@ -228,21 +248,12 @@ export function writesOf(run: RunJson, writers: string[]): number {
 	return writers.reduce((sum, writer) => sum + emitted(run, writer, 0).length + emitted(run, writer, 1).length, 0);
 }
 
-/** The Sync State PostgreSQL credential that `withPostgresStore` points the nodes at, on the given database. */
-export function storeCredential(storeDatabase: ScratchDatabase): CredentialJson {
+/** The Sync State PostgreSQL credential that `withPostgresStore` points the nodes at (or another one), on the given database. */
+export function storeCredential(storeDatabase: ScratchDatabase, reference: { id: string; name: string } = STORE_CREDENTIAL): CredentialJson {
 	return {
-		...STORE_CREDENTIAL,
+		...reference,
 		type: 'syncStatePostgresApi',
-		data: {
-			host: storeDatabase.host,
-			port: storeDatabase.port,
-			database: storeDatabase.database,
-			user: storeDatabase.user,
-			password: storeDatabase.password,
-			ssl: 'disable',
-			schema: 'two_way_sync',
-			tablePrefix: '',
-		},
+		data: { ...connectionOf(storeDatabase), schema: 'two_way_sync', tablePrefix: '' },
 	};
 }
 
@@ -252,14 +263,7 @@ export function systemCredentials(customersDatabase: ScratchDatabase, parse: Run
 		{
 			...POSTGRES_CREDENTIAL,
 			type: 'postgres',
-			data: {
-				host: customersDatabase.host,
-				port: customersDatabase.port,
-				database: customersDatabase.database,
-				user: customersDatabase.user,
-				password: customersDatabase.password,
-				ssl: 'disable',
-			},
+			data: connectionOf(customersDatabase),
 		},
 		{
 			...PARSE_CREDENTIAL,
