@@ -85,20 +85,8 @@ async function parseWrites(server, requests) {
 }
 
 async function createCustomers(client) {
-	await client.query(`
-		CREATE TABLE customers (
-			id serial PRIMARY KEY,
-			full_name text NOT NULL,
-			email text NOT NULL,
-			phone varchar(20),
-			active boolean NOT NULL DEFAULT true,
-			birth_date timestamptz,
-			status text NOT NULL CHECK (status IN ('A', 'I', 'L')),
-			updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
-		)`);
-	await client.query(`CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN NEW.updated_at = clock_timestamp(); RETURN NEW; END $$`);
-	await client.query('CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch_updated_at()');
+	// The table as the example's README gives it to users.
+	await client.query(readFileSync(join(root, 'examples', 'two-way-crm-database', 'customers.sql'), 'utf8'));
 }
 
 async function seed(parse, client, records) {

@@ -10,6 +10,7 @@ import {
 	withN8nUserFolder,
 	type RunJson,
 	type WorkflowJson,
+	syncOf,
 } from './support';
 
 // A real n8n reads a real PostgreSQL table with its own Postgres node, and the Change Detector
@@ -18,9 +19,6 @@ import {
 
 const POSTGRES_CREDENTIAL = { id: 'DetectorSrcPg001', name: 'Contacts database' };
 
-function syncOf(item: Record<string, unknown>): Record<string, unknown> {
-	return item._sync as Record<string, unknown>;
-}
 
 function keysOf(items: Array<Record<string, unknown>>): unknown[] {
 	return items.map((item) => syncOf(item).key);

@@ -22,6 +22,7 @@ import {
 	writesOf,
 	type Customer,
 	createExampleSystems,
+	committedWrites,
 } from './support/twoWaySystems';
 
 // Example workflow 1 through the real n8n CLI, when the process or the state store dies mid-run:
@@ -46,14 +47,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const figures: Record<string, unknown> = {};
 
-/** `target.op` of each committed write, counted, e.g. { "crm:create": 2500 }. */
-function committedWrites(run: RunJson): Record<string, number> {
+/** The committed writes, counted, e.g. { "crm:create": 2500 }. */
+function committedWriteCounts(run: RunJson): Record<string, number> {
 	const counts: Record<string, number> = {};
-	for (const item of [...emitted(run, 'Commit Database Writes', 0), ...emitted(run, 'Commit CRM Writes', 0)]) {
-		const target = (item._sync as { target: { system: string; op: string } }).target;
-		const key = `${target.system}:${target.op}`;
-		counts[key] = (counts[key] ?? 0) + 1;
-	}
+	for (const write of committedWrites(run)) counts[write] = (counts[write] ?? 0) + 1;
 	return counts;
 }
 
@@ -158,8 +155,8 @@ describe(`n8n killed (SIGKILL) half way through a ${CRASH_RECORDS}-record cycle`
 			contactsWrittenBeforeKill: orphans,
 			recoveryCycleMs: recoveryMs,
 			quietCycleMs: Date.now() - started,
-			recoveryCommitted: committedWrites(afterCrash),
-			linkedByEmailMatch: committedWrites(afterCrash)['db:update'] ?? 0,
+			recoveryCommitted: committedWriteCounts(afterCrash),
+			linkedByEmailMatch: committedWriteCounts(afterCrash)['db:update'] ?? 0,
 			contactsAfter: await countContacts(stack.parse),
 			duplicates: duplicateCount((await allContacts(stack.parse)).map((contact) => String(contact.email))),
 		};
@@ -178,7 +175,7 @@ describe(`n8n killed (SIGKILL) half way through a ${CRASH_RECORDS}-record cycle`
 	it('links the contacts written before the kill by their email in the next run, and creates only the rest', () => {
 		expectRunSucceeded(afterCrash);
 		// A first-time match writes the database side (with what it already holds) so that Commit links the two.
-		expect(committedWrites(afterCrash)).toEqual({ 'crm:create': CRASH_RECORDS - orphans, 'db:update': orphans });
+		expect(committedWriteCounts(afterCrash)).toEqual({ 'crm:create': CRASH_RECORDS - orphans, 'db:update': orphans });
 		const matched = emitted(afterCrash, 'Commit Database Writes', 0).map((item) => item._sync as { system: string; op: string });
 		expect(matched.every((meta) => meta.system === 'crm' && meta.op === 'create')).toBe(true);
 	});
@@ -281,7 +278,7 @@ describe('the Sync State store (PostgreSQL) stops while a run is writing', () =>
 		afterRestart = await n8nHost.executeWorkflow(n8n.folder(), workflowId, { attempts: 1 });
 		again = await n8nHost.executeWorkflow(n8n.folder(), workflowId, { attempts: 1 });
 		Object.assign(figures.storeOutage as object, {
-			afterRestartCommitted: committedWrites(afterRestart),
+			afterRestartCommitted: committedWriteCounts(afterRestart),
 			settledWithoutWrite: settledWithoutWrite(afterRestart),
 			contactsAfter: await countContacts(stack.parse),
 		});
@@ -305,7 +302,7 @@ describe('the Sync State store (PostgreSQL) stops while a run is writing', () =>
 
 	it('marked nothing synced that was not: after a restart the next run writes what did not reach Parse, and settles what did', () => {
 		expectRunSucceeded(afterRestart);
-		const committed = committedWrites(afterRestart);
+		const committed = committedWriteCounts(afterRestart);
 		const written = (committed['crm:create'] ?? 0) + (committed['crm:update'] ?? 0);
 		// 10 creates and 5 updates were due. Those Parse received before the run stopped were not
 		// committed: they come back, are found already in sync (or matched by email), and are settled.

@@ -10,6 +10,7 @@ import {
 	withN8nUserFolder,
 	type RunJson,
 	type WorkflowJson,
+	syncOf,
 } from './support';
 import { PARSE_SETUP_TIMEOUT_MS, startParseStack, type ParseStack } from './support/systems';
 import {
@@ -30,6 +31,7 @@ import {
 	type Customer,
 	type StoreKind,
 	createExampleSystems,
+	committedWrites,
 } from './support/twoWaySystems';
 
 // Example workflow 3 (examples/first-time-matching) through the real n8n CLI: both systems already
@@ -76,19 +78,6 @@ function linkCheckWorkflow(store: StoreKind): WorkflowJson {
 /** The match key the workflow uses: case and surrounding spaces do not count. */
 const normalised = (email: unknown): string => String(email).trim().toLowerCase();
 
-function syncOf(item: Record<string, unknown>): Record<string, unknown> {
-	return item._sync as Record<string, unknown>;
-}
-
-/** `target.op` of each committed write, e.g. "db:create", sorted. */
-function committedWrites(run: RunJson): string[] {
-	return [...emitted(run, 'Commit Database Writes', 0), ...emitted(run, 'Commit CRM Writes', 0)]
-		.map((item) => {
-			const target = syncOf(item).target as { system: string; op: string };
-			return `${target.system}:${target.op}`;
-		})
-		.sort();
-}
 
 // Before the first run. Ada and Grace are in both systems, their emails spelt differently.
 const ada: Contact = { fullName: 'Ada Lovelace', email: 'Ada@Example.com', phoneNumber: '+44 20 7946 0001', isActive: 'yes', birthday: '10/12/1815', status: 'Active' };

@@ -10,6 +10,7 @@ import {
 	withN8nUserFolder,
 	type RunJson,
 	type WorkflowJson,
+	syncOf,
 } from './support';
 
 const example = JSON.parse(
@@ -18,9 +19,6 @@ const example = JSON.parse(
 
 const SYNC_STATE_TYPE = 'n8n-nodes-two-way-sync.syncState';
 
-function syncOf(item: Record<string, unknown>): Record<string, unknown> {
-	return item._sync as Record<string, unknown>;
-}
 
 /** The example workflow with every Sync State node pointed at the PostgreSQL store credential. */
 function withPostgresStore(workflow: WorkflowJson, credential: { id: string; name: string }): WorkflowJson {

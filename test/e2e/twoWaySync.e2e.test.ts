@@ -11,6 +11,7 @@ import {
 	type CredentialJson,
 	type RunJson,
 	type WorkflowJson,
+	syncOf,
 } from './support';
 import { PARSE_SETUP_TIMEOUT_MS, startParseStack, type ParseStack } from './support/systems';
 import {
@@ -31,6 +32,7 @@ import {
 	type Customer,
 	type StoreKind,
 	createExampleSystems,
+	committedWrites,
 } from './support/twoWaySystems';
 
 // Example workflow 1 (examples/two-way-crm-database) through the real n8n CLI, between two real
@@ -83,19 +85,6 @@ function failedWrites(run: RunJson): Array<Record<string, unknown>> {
 	return [...DATABASE_WRITERS, ...CRM_WRITERS].flatMap((writer) => emitted(run, writer, 1));
 }
 
-function syncOf(item: Record<string, unknown>): Record<string, unknown> {
-	return item._sync as Record<string, unknown>;
-}
-
-/** `target.op` of each committed write, e.g. "db:create", sorted. */
-function committedWrites(run: RunJson): string[] {
-	return [...emitted(run, 'Commit Database Writes', 0), ...emitted(run, 'Commit CRM Writes', 0)]
-		.map((item) => {
-			const target = syncOf(item).target as { system: string; op: string };
-			return `${target.system}:${target.op}`;
-		})
-		.sort();
-}
 
 // ---------------------------------------------------------------------------------------------
 // The scenario

@@ -78,6 +78,11 @@ export function outputItems(run: RunJson, nodeName: string, { output = 0, runInd
 	return nodeRun.data?.main?.[output] ?? [];
 }
 
+/** An output item's sync metadata (`_sync`), as our nodes put it in the JSON. */
+export function syncOf(item: Record<string, unknown>): Record<string, unknown> {
+	return item._sync as Record<string, unknown>;
+}
+
 /** The `json` of each item one node emitted on one output. */
 export function outputJson(run: RunJson, nodeName: string, options: { output?: number; runIndex?: number } = {}): Array<Record<string, unknown>> {
 	return outputItems(run, nodeName, options).map((item) => item.json);

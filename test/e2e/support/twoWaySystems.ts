@@ -11,8 +11,12 @@ import { parseHost, type ParseObject, type ParseStack, type RunningParse } from 
 // the credentials the examples name, and readers of their run JSON: shared by the end-to-end tests of
 // workflow 1 (scheduled, two-way), workflow 2 (real-time, one-way) and workflow 3 (first-time matching).
 
+const examplesDir = join(__dirname, '..', '..', '..', 'examples');
+/** The customers table, as the example's README gives it to users. */
+const CUSTOMERS_TABLE_SQL = readFileSync(join(examplesDir, 'two-way-crm-database', 'customers.sql'), 'utf8');
+
 const readExample = (folder: string): WorkflowJson =>
-	JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', folder, 'workflow.json'), 'utf8')) as WorkflowJson;
+	JSON.parse(readFileSync(join(examplesDir, folder, 'workflow.json'), 'utf8')) as WorkflowJson;
 
 /** Example workflow 1, as shipped. */
 export const scheduledExample = readExample('two-way-crm-database');
@@ -129,24 +133,7 @@ export class Database {
 	constructor(private readonly client: Client) {}
 
 	async createTable(): Promise<void> {
-		await this.client.query(`
-			CREATE TABLE customers (
-				id serial PRIMARY KEY,
-				full_name text NOT NULL,
-				email text NOT NULL,
-				phone varchar(20),
-				active boolean NOT NULL DEFAULT true,
-				birth_date timestamptz,
-				status text NOT NULL CHECK (status IN ('A', 'I', 'L')),
-				updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
-			)`);
-		await this.client.query(`
-			CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN
-				NEW.updated_at = clock_timestamp();
-				RETURN NEW;
-			END $$`);
-		await this.client.query('CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch_updated_at()');
+		await this.client.query(CUSTOMERS_TABLE_SQL);
 	}
 
 	async insert(customer: Customer): Promise<number> {
@@ -246,6 +233,16 @@ export function emitted(run: RunJson, nodeName: string, output: number): Array<R
 /** Items that reached a write node, whatever became of them. */
 export function writesOf(run: RunJson, writers: string[]): number {
 	return writers.reduce((sum, writer) => sum + emitted(run, writer, 0).length + emitted(run, writer, 1).length, 0);
+}
+
+/** `target.system:target.op` of each write the example committed, e.g. "db:create", sorted. */
+export function committedWrites(run: RunJson): string[] {
+	return [...emitted(run, 'Commit Database Writes', 0), ...emitted(run, 'Commit CRM Writes', 0)]
+		.map((item) => {
+			const target = (item._sync as { target: { system: string; op: string } }).target;
+			return `${target.system}:${target.op}`;
+		})
+		.sort();
 }
 
 /** The Sync State PostgreSQL credential that `withPostgresStore` points the nodes at (or another one), on the given database. */
