@@ -1,5 +1,4 @@
 import get from 'lodash/get';
-import set from 'lodash/set';
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -10,7 +9,7 @@ import {
 
 import { hashValue } from '../../../engine/hash';
 import type { CommitInput, CommitResult, CommitSide, OutboxRef, SyncStore } from '../../../engine/store/SyncStore';
-import type { JsonObject, JsonValue, SyncMeta } from '../../../engine/types';
+import type { JsonObject, SyncMeta } from '../../../engine/types';
 import { toNodeError } from '../../../shared/errors';
 import {
 	assertSameSync,
@@ -22,7 +21,7 @@ import {
 	type DetectedRecord,
 	type ResolvedMeta,
 } from '../../../shared/syncMeta';
-import { forOperations } from '../../helpers/utils';
+import { forOperations, sourceBase } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
 
 export const description: INodeProperties[] = forOperations(
@@ -114,18 +113,6 @@ function keyText(value: unknown): string | null {
 	if (value === null || value === undefined) return null;
 	const text = String(value).trim();
 	return text === '' ? null : text;
-}
-
-/** Only the fields the mapping read are kept of the source record (data minimisation). */
-export function sourceBase(meta: SyncMeta, detected: JsonObject | undefined): JsonObject | undefined {
-	if (!detected) return undefined;
-	if (!meta.sourceFields) return detected;
-	const base: JsonObject = {};
-	for (const path of meta.sourceFields) {
-		const value = get(detected, path) as JsonValue | undefined;
-		if (value !== undefined) set(base, path, value);
-	}
-	return base;
 }
 
 /**

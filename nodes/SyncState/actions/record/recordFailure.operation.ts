@@ -9,9 +9,8 @@ import {
 import type { FailureInput, RetryPolicy, SyncStore } from '../../../engine/store/SyncStore';
 import type { JsonObject, SyncMeta } from '../../../engine/types';
 import { assertSameSync, resolveDetectedRecord, resolveSyncMeta, SYNC_FIELD, type ResolvedMeta } from '../../../shared/syncMeta';
-import { forOperations } from '../../helpers/utils';
+import { forOperations, sourceBase } from '../../helpers/utils';
 import { failedItem } from '../../../shared/items';
-import { sourceBase } from './commit.operation';
 
 export const description: INodeProperties[] = forOperations(
 	['recordFailure'],
