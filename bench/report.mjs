@@ -66,11 +66,11 @@ function underLoad(results) {
 
 /** What the profile's heaviest functions do, and what would take them out of the node's path. */
 const PROFILE_FIXES = [
-	[/^entitiesFromKnown /, 'copies every known record into an entity map (an object rest spread per row) before classifying; classifying straight from the List Keys rows would drop that copy'],
 	[/^prepareRecords /, 'builds a projection of each record (its fields without the ignored ones) before hashing it; hashing the record while skipping the ignored fields would drop that object'],
 	[/^write .*hash\.js/, 'writes the canonical JSON text: the floor itself'],
 	[/^\(garbage collector\)/, 'collects the intermediate objects of the rest, in a heap that also holds n8n\'s run data'],
-	[/^(json|toStoredRecord|recordFromRow|all) .*store\//, 'decodes every stored record, base JSON included, though an unchanged record needs only its hash; reading the bases only for the changed keys would drop most of it'],
+	[/^all .*store\//, 'runs the List Keys query in SQLite and copies every row of the sync into JavaScript, base JSON text included'],
+	[/^(json|toStoredRecord|recordFromRow) .*store\//, 'decodes every stored record, base JSON included, though an unchanged record needs only its hash; reading the bases only for the changed keys would drop most of it'],
 	[/^(classifyRecords|decide|snapshotDeletes|liveKeys) /, 'classifies the records against the state: the engine\'s own work'],
 ];
 
