@@ -24,34 +24,63 @@ export function liveKey(entity: EntityState | undefined, system: string): string
 	return state && state.deletedAt === null ? state.key : undefined;
 }
 
+/** A new group holding one change. One literal shape for both sides, so every group shares it. */
+function groupOf(order: number, entity: EntityState | undefined, side: Side, change: SideChange): Group {
+	return side === 'x'
+		? { order, entity, x: [change], y: NONE, firstMatch: false }
+		: { order, entity, x: NONE, y: [change], firstMatch: false };
+}
+
+function addChange(group: Group, side: Side, change: SideChange): void {
+	// A literal holds one change in exactly its size; push would reserve room for 17.
+	if (group[side].length === 0) group[side] = [change];
+	else group[side].push(change);
+}
+
 /**
- * Pairs the two sides in linear time: first through the links (one hash lookup per item), then,
- * for records with no counterpart linked, on the match key (one hash map over those records).
+ * Pairs the two sides in linear time: first through the links, then, for records with no
+ * counterpart linked, on the match key (one hash map over those records).
+ * Through the links, an X change is filed under its entity's live key in Y, so the Y change with
+ * that key finds it in one lookup; it is the same entity, since a key of a system belongs to one
+ * entity only. Other linked changes (the Y key is tombstoned, or the Y change has no X change)
+ * meet under the entity id.
  */
 export function pairChanges(input: ResolveInput, options: ResolverOptions): Group[] {
-	// Keyed by the entity id, or by the side's own key while unlinked: plain strings, no composite keys.
+	const systemY = options.systems.y;
+	const all: Group[] = [];
+	const byLiveYKey = new Map<string, Group>();
 	const byEntity = new Map<string, Group>();
 	const unlinked: Record<Side, Map<string, Group>> = { x: new Map(), y: new Map() };
-	const all: Group[] = [];
-	const place = (side: Side, change: SideChange): void => {
-		const entity = input.known[side].get(change.key);
-		const index = entity ? byEntity : unlinked[side];
-		const id = entity ? entity.entityId : change.key;
+	const file = (index: Map<string, Group>, id: string, entity: EntityState | undefined, side: Side, change: SideChange): void => {
 		const group = index.get(id);
-		if (!group) {
-			const created: Group = { order: all.length, entity, x: NONE, y: NONE, firstMatch: false };
-			created[side] = [change];
-			index.set(id, created);
-			all.push(created);
-		} else if (group[side].length === 0) {
-			// A literal holds one change in exactly its size; push would reserve room for 17.
-			group[side] = [change];
-		} else {
-			group[side].push(change);
+		if (group) {
+			addChange(group, side, change);
+			return;
 		}
+		const created = groupOf(all.length, entity, side, change);
+		index.set(id, created);
+		all.push(created);
 	};
-	for (const change of input.x) place('x', change);
-	for (const change of input.y) place('y', change);
+	for (const change of input.x) {
+		const entity = input.known.x.get(change.key);
+		if (!entity) {
+			file(unlinked.x, change.key, undefined, 'x', change);
+			continue;
+		}
+		const yKey = liveKey(entity, systemY);
+		if (yKey !== undefined) file(byLiveYKey, yKey, entity, 'x', change);
+		else file(byEntity, entity.entityId, entity, 'x', change);
+	}
+	for (const change of input.y) {
+		const paired = byLiveYKey.get(change.key);
+		if (paired) {
+			addChange(paired, 'y', change);
+			continue;
+		}
+		const entity = input.known.y.get(change.key);
+		if (entity) file(byEntity, entity.entityId, entity, 'y', change);
+		else file(unlinked.y, change.key, undefined, 'y', change);
+	}
 
 	if (!options.match || options.match.fields.length === 0) return all;
 	return matchUnlinked(all, options);
