@@ -16,7 +16,8 @@ export interface SyncMeta {
 	/** Why the op is `none` (e.g. `echo`, `unchanged`). */
 	reason?: string;
 	hash?: string;
-	changedFields?: string[];
+	/** Read-only: equal lists may be one shared array. */
+	changedFields?: readonly string[];
 	/** The shared id linking this record's keys across systems. */
 	entityId?: string;
 	/** The record's key in each system it is linked in (so a write node can address the target). */

@@ -560,6 +560,45 @@ describe('Conflict Resolver engine', () => {
 			expect([...seen.y].sort()).toEqual([0, 1]);
 		});
 
+		it('pairs a Y change with the X change of its entity when the Y key was deleted before and comes back', () => {
+			const tombstoned = entity({ entityId: 'e1', crm: 'c1', erp: 'E1', erpDeleted: true });
+			const { items } = resolveChanges(
+				input([change('c1', { ...ada, phone: '2' })], [change('E1', { ...ada, city: 'Paris' }, { op: 'create' })], [tombstoned]),
+				resolverOptions(),
+			);
+
+			expect(items.length).toBeGreaterThan(0);
+			for (const item of items) expect(sourceIndexes(item.from)).toEqual({ x: [0], y: [0] });
+		});
+
+		it('names the changed fields of records with more fields than a bit mask holds', () => {
+			const wide = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`f${index}`, `v${index}`]));
+			const linkedWide = entity({ entityId: 'e1', crm: 'c1', erp: 'E1', base: wide });
+			const { items } = resolveChanges(
+				input([change('c1', { ...wide, f3: 'x3', f35: 'x35' })], [change('E1', { ...wide, f39: 'y39' })], [linkedWide]),
+				resolverOptions(),
+			);
+
+			expect(only(items, 'applyToY').meta.changedFields).toEqual(['f3', 'f35']);
+			expect(only(items, 'applyToX').meta.changedFields).toEqual(['f39']);
+		});
+
+		it('leaves nothing of a failed merge in the changed fields of the next record', () => {
+			const bob = { name: 'Bob', email: 'bob@example.com', phone: '5', city: 'Oslo' };
+			const linkedBob = entity({ entityId: 'e2', crm: 'c2', erp: 'E2', base: bob });
+			const result = resolveChanges(
+				input(
+					[change('c1', { ...ada, name: 'Ada L', phone: '7' }), change('c2', { ...bob, city: 'Bergen' })],
+					[change('E1', { ...ada, phone: '9' })],
+					[linkedAda, linkedBob],
+				),
+				resolverOptions({ fieldRules: { phone: { kind: 'custom', expression: '{{ $nothing }}' } }, evaluateCustom: () => undefined }),
+			);
+
+			expect(result.failures).toHaveLength(1);
+			expect(only(result.items, 'applyToY').meta.changedFields).toEqual(['city']);
+		});
+
 		it('refuses the same name for both systems with a hint', () => {
 			expect(() => resolveChanges(input([], []), resolverOptions({ systems: { x: 'crm', y: 'crm' } }))).toThrow('System X and System Y are both "crm"');
 		});

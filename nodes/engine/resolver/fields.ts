@@ -7,13 +7,35 @@ export interface FieldList {
 	guarded: boolean[];
 	/** The names are exactly the first record's own keys, in order: that record can be cloned as a start. */
 	keysOfFirst: boolean;
+	/** Subsets already named by `namesIn`, by their bit mask. */
+	subsets: Map<number, readonly string[]>;
 }
+
+/** Up to this many fields, a subset of a list is a bit mask (bit i: names[i]), and equal subsets share one array. */
+export const MAX_MASKED_FIELDS = 31;
+/** Bounds the shared arrays of one list: past it, subsets are named afresh each time. */
+const MAX_SHARED_SUBSETS = 4096;
 
 const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 const NO_KEYS: string[] = [];
 
 function listOf(names: string[], keysOfFirst = false): FieldList {
-	return { names, guarded: names.map((name) => PROTOTYPE_NAMES.has(name)), keysOfFirst };
+	return { names, guarded: names.map((name) => PROTOTYPE_NAMES.has(name)), keysOfFirst, subsets: new Map() };
+}
+
+/**
+ * The names of the fields whose bits are set in `mask`, in list order. Records of one run change the
+ * same few fields again and again, so each combination is one frozen array, shared by every
+ * record with it, instead of an array per record.
+ */
+export function namesIn(list: FieldList, mask: number): readonly string[] {
+	const shared = list.subsets.get(mask);
+	if (shared) return shared;
+	const names: string[] = [];
+	for (let i = 0; i < list.names.length && i < MAX_MASKED_FIELDS; i++) if ((mask & (1 << i)) !== 0) names.push(list.names[i]);
+	Object.freeze(names);
+	if (list.subsets.size < MAX_SHARED_SUBSETS) list.subsets.set(mask, names);
+	return names;
 }
 
 /** A field's own value; undefined when the record does not have it. */

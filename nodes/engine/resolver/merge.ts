@@ -1,6 +1,6 @@
 import { SyncError } from '../errors';
 import type { JsonObject, JsonValue } from '../types';
-import { readField, type FieldList } from './fields';
+import { MAX_MASKED_FIELDS, namesIn, readField, type FieldList } from './fields';
 import type { FieldRule, Resolution, ResolverOptions, Side, TieStrategy } from './types';
 import { describeTime, sameValue } from './values';
 
@@ -25,9 +25,9 @@ export interface MergeOutcome {
 	merged: JsonObject;
 	resolution: Resolution;
 	/** Fields in true conflict that a person must decide (manual review). */
-	conflicts: string[];
+	conflicts: readonly string[];
 	/** Fields whose merged value differs from what each side holds: what an op must write there. */
-	differs: Record<Side, string[]>;
+	differs: Record<Side, readonly string[]>;
 	/** Whether each side changed any merged field since the last sync. */
 	changed: Record<Side, boolean>;
 }
@@ -40,9 +40,41 @@ interface Decision {
 }
 
 const OTHER: Record<Side, Side> = { x: 'y', y: 'x' };
-const differsScratch: Record<Side, string[]> = { x: [], y: [] };
-
+const NO_CONFLICTS: readonly string[] = Object.freeze([]);
 type ResolutionEntry = Resolution[string];
+
+/**
+ * The fields an op must write on each side, noted while one merge runs (merges run one at a time):
+ * bit masks for lists of up to MAX_MASKED_FIELDS fields, named by namesIn, which shares equal
+ * subsets; arrays for longer lists.
+ */
+const differMasks: Record<Side, number> = { x: 0, y: 0 };
+const differNames: Record<Side, string[]> = { x: [], y: [] };
+
+function noteDiffer(side: Side, fields: FieldList, i: number): void {
+	if (fields.names.length <= MAX_MASKED_FIELDS) differMasks[side] |= 1 << i;
+	else differNames[side].push(fields.names[i]);
+}
+
+function putField(record: JsonObject, field: string, value: JsonValue, guarded: boolean): void {
+	// A plain assignment to "__proto__" would replace the record's prototype instead.
+	if (guarded) Object.defineProperty(record, field, { value, enumerable: true, writable: true, configurable: true });
+	else record[field] = value;
+}
+
+/** Clears the notes at the start of a merge (a merge that threw may have left some). */
+function startDiffers(): void {
+	differMasks.x = 0;
+	differMasks.y = 0;
+	differNames.x.length = 0;
+	differNames.y.length = 0;
+}
+
+function takeDiffers(fields: FieldList): Record<Side, readonly string[]> {
+	if (fields.names.length <= MAX_MASKED_FIELDS) return { x: namesIn(fields, differMasks.x), y: namesIn(fields, differMasks.y) };
+	// Copied at their exact size: an array grown by push keeps room for 17 entries.
+	return { x: differNames.x.slice(), y: differNames.y.slice() };
+}
 
 /** What a merge needs beyond the records, prepared once per run. */
 export class MergeSettings {
@@ -94,23 +126,20 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 	const xRecord = x?.record;
 	const yRecord = y?.record;
 	let deciders: ConflictDeciders | undefined;
-	const decidersFor = () => (deciders ??= new ConflictDeciders(options, x, y));
 	const wholeRecord =
 		settings.wholeRecord && changesAny(xRecord, base, fields) && changesAny(yRecord, base, fields)
 			? options.strategy === 'priority'
-				? decidersFor().priority()
-				: decidersFor().lastWriter()
+				? (deciders ??= new ConflictDeciders(options, x, y)).priority()
+				: (deciders ??= new ConflictDeciders(options, x, y)).lastWriter()
 			: undefined;
 
 	// A clone takes the record's shape in one allocation; adding fields one by one grows it many times.
 	const template = input.xHasExactlyTheFields ? x?.record : undefined;
 	const merged: JsonObject = template ? { ...template } : {};
 	const resolution: Resolution = {};
-	const conflicts: string[] = [];
-	// Filled in reused scratch arrays and copied at their exact size: arrays grown by push keep
-	// room for 17 entries, which most of the 100k records of a large run would carry unused.
-	differsScratch.x.length = 0;
-	differsScratch.y.length = 0;
+	// Made when the first conflict is found: most merges have none.
+	let conflicts: string[] | undefined;
+	startDiffers();
 	let anyX = false;
 	let anyY = false;
 	const { names: fieldNames, guarded } = fields;
@@ -121,7 +150,15 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 		if (xv === undefined) xv = b;
 		let yv = readField(yRecord, field, guarded[i]);
 		if (yv === undefined) yv = b;
-		// Identity first: most fields are unchanged, and this keeps them free of calls.
+		if (xv === b && yv === b) {
+			// Unchanged on both sides, the common case: nothing to decide, note or report.
+			if (b === undefined) {
+				if (template) delete merged[field];
+			} else if (!template) {
+				putField(merged, field, b, guarded[i]);
+			}
+			continue;
+		}
 		const xChanged = xv !== b && !sameValue(xv, b);
 		const yChanged = yv !== b && !sameValue(yv, b);
 		if (xChanged) anyX = true;
@@ -164,7 +201,7 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 			} else if (sameValue(xv, yv)) {
 				decision = { value: xv, ...settings.sameChange };
 			} else if (rule && rule.kind !== 'owner') {
-				decision = decidersFor().byRule(rule, field, xv, yv, b);
+				decision = (deciders ??= new ConflictDeciders(options, x, y)).byRule(rule, field, xv, yv, b);
 			} else if (wholeRecord) {
 				decision = {
 					value: wholeRecord.side === 'x' ? xv : yv,
@@ -174,31 +211,25 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 				};
 			} else {
 				const tie: TieStrategy = options.strategy === 'manual' ? 'manual' : options.tie;
-				decision = decidersFor().byTie(tie, xv, yv);
+				decision = (deciders ??= new ConflictDeciders(options, x, y)).byTie(tie, xv, yv);
 			}
 			value = decision.value;
-			if (decision.strategy === 'manual' && decision.winner === 'none') conflicts.push(field);
+			if (decision.strategy === 'manual' && decision.winner === 'none') (conflicts ??= []).push(field);
 			if (decision.reason !== '') resolution[field] = { winner: decision.winner, strategy: decision.strategy, reason: decision.reason };
 		}
 		if (value === undefined) {
 			if (template) delete merged[field];
 			continue;
 		}
-		if (guarded[i]) {
-			// A plain assignment to "__proto__" would replace the record's prototype instead.
-			Object.defineProperty(merged, field, { value, enumerable: true, writable: true, configurable: true });
-		} else if (!template || value !== xv) {
-			merged[field] = value;
-		}
+		if (!template || value !== xv || guarded[i]) putField(merged, field, value, guarded[i]);
 		if (needsWrite === undefined) {
-			if (value !== yv && !sameValue(value, yv)) differsScratch.y.push(field);
-			if (value !== xv && !sameValue(value, xv)) differsScratch.x.push(field);
+			if (value !== yv && !sameValue(value, yv)) noteDiffer('y', fields, i);
+			if (value !== xv && !sameValue(value, xv)) noteDiffer('x', fields, i);
 		} else if (needsWrite !== 'none') {
-			differsScratch[needsWrite].push(field);
+			noteDiffer(needsWrite, fields, i);
 		}
 	}
-	const differs = { x: differsScratch.x.slice(), y: differsScratch.y.slice() };
-	return { merged, resolution, conflicts, differs, changed: { x: anyX, y: anyY } };
+	return { merged, resolution, conflicts: conflicts ?? NO_CONFLICTS, differs: takeDiffers(fields), changed: { x: anyX, y: anyY } };
 }
 
 function ownerDecision(

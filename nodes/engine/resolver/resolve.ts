@@ -360,7 +360,7 @@ class ResolveContext {
 		target: Side,
 		op: SyncOp,
 		merged: JsonObject,
-		changedFields: string[],
+		changedFields: readonly string[],
 		resolution: Resolution,
 		nameSource: boolean,
 		mayTakeRecord = false,
@@ -382,29 +382,29 @@ class ResolveContext {
 			if (addKey) record[keyField!] = targetKey!;
 		}
 		const link = this.linkMeta(s);
-		const named = nameSource && source;
+		const named = nameSource ? source : undefined;
+		// One literal with every field, absent ones undefined (JSON leaves them out): each op's
+		// metadata is then one allocation of one shape, not a literal grown field by field.
 		const meta: SyncMeta = {
 			syncId: this.options.syncId,
 			system: named ? names[OTHER[target]] : names[target],
-			key: named ? source.key : targetKey,
-			op: named ? source.op : op,
+			key: named ? named.key : targetKey,
+			op: named ? named.op : op,
 			// A create makes a new record: an old key of the target (deleted there) must not address it.
 			keys: op === 'create' ? withoutKey(link.keys, names[target]) : link.keys,
 			changedFields: op === 'delete' ? [] : changedFields,
 			target: { system: names[target], key: targetKey, op },
 			resolution,
+			entityId: link.entityId,
+			hash: named?.hash,
+			sourceFields: named?.sourceFields,
+			cursor: (named ?? s[target])?.cursor,
+			// Commit merges a partial record over the last synced base instead of taking it as the base.
+			partial: partial && op === 'update' ? true : undefined,
+			// The record comes back where it was deleted while its old key may still be linked: Commit
+			// replaces exactly that key, and any other key there still counts as a duplicate.
+			replacesKey: op === 'create' ? s.keys[target] : undefined,
 		};
-		if (link.entityId !== undefined) meta.entityId = link.entityId;
-		if (named && source.hash !== undefined) meta.hash = source.hash;
-		if (named && source.sourceFields) meta.sourceFields = source.sourceFields;
-		const cursor = (named ? source : s[target])?.cursor;
-		if (cursor !== undefined) meta.cursor = cursor;
-		// Commit merges a partial record over the last synced base instead of taking it as the base.
-		if (partial && op === 'update') meta.partial = true;
-		// The record comes back where it was deleted while its old key may still be linked: Commit
-		// replaces exactly that key, and any other key there still counts as a duplicate.
-		const replacedKey = s.keys[target];
-		if (op === 'create' && replacedKey !== undefined) meta.replacesKey = replacedKey;
 		return { output: target === 'y' ? 'applyToY' : 'applyToX', record, meta, from: s.from };
 	}
 

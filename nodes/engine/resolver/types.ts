@@ -96,7 +96,7 @@ export type ResolverOutput = 'applyToY' | 'applyToX' | 'review' | 'noChange';
 
 export interface ReviewDetails {
 	reason: string;
-	conflictingFields: string[];
+	conflictingFields: readonly string[];
 	/** X's version (in Y's schema), Y's version and the last synced one, as far as they exist. */
 	x: JsonObject | null;
 	y: JsonObject | null;
