@@ -3,7 +3,6 @@ import {
 	type IBinaryData,
 	type IDataObject,
 	type IExecuteFunctions,
-	type INode,
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
@@ -264,10 +263,14 @@ export async function resolveSyncMeta(
 	return undefined;
 }
 
-/** Fails unless the item's metadata belongs to `syncId`: every node of one sync shares it. */
-export function assertSameSync(node: INode, meta: SyncMeta, syncId: string, itemIndex: number): void {
+/**
+ * Fails unless the item's metadata belongs to `syncId`: every node of one sync shares it.
+ * Takes the context, not the node: n8n copies the node on every getNode(), which per item of a
+ * large run costs more than the check.
+ */
+export function assertSameSync(ctx: Pick<IExecuteFunctions, 'getNode'>, meta: SyncMeta, syncId: string, itemIndex: number): void {
 	if (meta.syncId === syncId) return;
-	throw new NodeOperationError(node, `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
+	throw new NodeOperationError(ctx.getNode(), `The item belongs to sync "${meta.syncId}", not "${syncId}"`, {
 		itemIndex,
 		description: 'Use the same Sync ID on every node of one sync.',
 	});

@@ -324,7 +324,7 @@ async function eventFor(
 		});
 	}
 	const { meta } = resolved;
-	assertSameSync(ctx.getNode(), meta, syncId, itemIndex);
+	assertSameSync(ctx, meta, syncId, itemIndex);
 	// Metadata found upstream comes with the upstream record; the error a node before (e.g. Commit
 	// with Continue On Fail) put on this item is this item's own, and makes the event a failure.
 	const itemError = item.json.error;

@@ -46,7 +46,7 @@ export async function readChangesFromX(
 				});
 			}
 			const { meta, record } = resolved;
-			assertSameSync(ctx.getNode(), meta, syncId, index);
+			assertSameSync(ctx, meta, syncId, index);
 			if (meta.system !== systems.x) {
 				throw new NodeOperationError(ctx.getNode(), `This item on input 1 comes from system "${meta.system}", but System X is "${systems.x}"`, {
 					itemIndex: index,
@@ -108,7 +108,7 @@ export async function readChangesFromY(
 			let op: ChangeOp = 'none';
 			if (resolved) {
 				const { meta } = resolved;
-				assertSameSync(ctx.getNode(), meta, syncId, index);
+				assertSameSync(ctx, meta, syncId, index);
 				if (meta.system !== systems.y) {
 					throw new NodeOperationError(ctx.getNode(), `This item on input 2 comes from system "${meta.system}", but System Y is "${systems.y}"`, {
 						itemIndex: index,

@@ -278,7 +278,7 @@ export async function execute(
 				});
 			}
 			const { meta } = resolved;
-			assertSameSync(this.getNode(), meta, syncId, itemIndex);
+			assertSameSync(this, meta, syncId, itemIndex);
 			const targetKeyField = this.getNodeParameter('targetKeyField', itemIndex, 'id') as string;
 			if (!meta.target && meta.op === 'none') {
 				const sides = await seenSides(this, itemIndex, meta);

@@ -111,7 +111,7 @@ export async function execute(
 						"Connect Record Failure to the error output of a write node that follows a Conflict Resolver, Field Mapper or Get Due Retries node. On n8n's Postgres node, set Options > Query Batching to \"Independently\" so that failed items stay paired.",
 				});
 			}
-			assertSameSync(this.getNode(), resolved.meta, syncId, itemIndex);
+			assertSameSync(this, resolved.meta, syncId, itemIndex);
 			// The source's version goes with the queued change: Commit after a replay stores it as the
 			// base, or the next merge would compare against an older one and see false conflicts.
 			const detected = target.system !== resolved.meta.system ? await resolveDetectedRecord(this, itemIndex, resolved.meta.system) : undefined;
