@@ -18,6 +18,8 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { median, settleHeap } from './rounds.mjs';
+
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { hashValue } = require(join(root, 'dist/nodes/engine/hash.js'));
@@ -140,12 +142,14 @@ export function timingJob(count, rounds) {
 	const engine = [];
 	let counts;
 	for (let round = 0; round < rounds; round++) {
+		settleHeap();
 		floor.push(floorRound(input));
+		settleHeap();
 		const run = engineRound(inputs, entities, known);
 		engine.push(run.ms);
 		counts = countsOf(run.result, input.length);
 	}
-	return { floorMs: Math.min(...floor), engineMs: Math.min(...engine), counts };
+	return { floorMs: median(floor), engineMs: median(engine), counts };
 }
 
 /** One job ('floor' or 'engine') alone in a fresh process, for its peak memory. */

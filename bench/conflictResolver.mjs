@@ -5,9 +5,13 @@
 // edited the same field to different values (a true conflict, settled by system priority).
 //   floor:  one pass over the already paired records, comparing each of the 20 fields of X's
 //           version with Y's (===): the least any resolver must do;
+//   floor with base: the same pass comparing X and Y each with the base, as a three-way merge
+//           must; shown beside the floor to read the engine's time by, not as the target's floor;
 //   engine: resolveChanges (pairing through the store's links by hash map, the three-way merge
 //           against the base, and the ops with their metadata and resolution).
-// Run after `npm run build`: node_modules/.bin/node bench/conflictResolver.mjs [--sizes 25000,50000,100000] [--rounds N]
+// Each side's entity states are separate objects, as the node's two store look-ups return them.
+// Timing: the jobs in turns, each round after a full GC; medians of the rounds.
+// Run after `npm run build`: node_modules/.bin/node bench/conflictResolver.mjs [--sizes 25000,50000,100000] [--rounds 9]
 // Writes bench/results/conflictResolver-<date>.json and prints a table.
 // bench/run.mjs imports timingJob and memoryJob (the merge of its engine-scaling section).
 
@@ -16,6 +20,8 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { median, settleHeap } from './rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,7 +60,22 @@ function baseRecord(index) {
 	return record;
 }
 
-/** N paired changes plus the store's view of their links, built outside the timing. */
+/** What one store look-up returns for an entity: fresh objects per call, as the store builds them. */
+function entityState(index, base) {
+	const at = '2026-01-01T00:00:00.000Z';
+	return {
+		entityId: `e${index}`,
+		systems: {
+			crm: { system: 'crm', key: `c${index}`, seenHash: null, writtenHash: null, base: null, deletedAt: null, version: 1, updatedAt: at },
+			erp: { system: 'erp', key: `E${index}`, seenHash: null, writtenHash: null, base: { ...base }, deletedAt: null, version: 1, updatedAt: at },
+		},
+	};
+}
+
+/**
+ * N paired changes plus the store's view of their links, built outside the timing. Like the node,
+ * which looks up each side's keys in its own store call, each side gets its own entity objects.
+ */
 export function makeWorkload(count) {
 	const x = new Array(count);
 	const y = new Array(count);
@@ -71,17 +92,9 @@ export function makeWorkload(count) {
 		yRecord[FIELDS[(first + 15) % FIELD_COUNT]] = `erp edit b ${index}`;
 		x[index] = { index, key: `c${index}`, op: 'update', record: xRecord, hash: `hx${index}` };
 		y[index] = { index, key: `E${index}`, op: 'update', record: yRecord, hash: `hy${index}` };
-		const at = '2026-01-01T00:00:00.000Z';
-		const state = {
-			entityId: `e${index}`,
-			systems: {
-				crm: { system: 'crm', key: `c${index}`, seenHash: null, writtenHash: null, base: null, deletedAt: null, version: 1, updatedAt: at },
-				erp: { system: 'erp', key: `E${index}`, seenHash: null, writtenHash: null, base, deletedAt: null, version: 1, updatedAt: at },
-			},
-		};
-		known.x.set(`c${index}`, state);
-		known.y.set(`E${index}`, state);
 	}
+	for (let index = 0; index < count; index++) known.x.set(`c${index}`, entityState(index, baseRecord(index)));
+	for (let index = 0; index < count; index++) known.y.set(`E${index}`, entityState(index, baseRecord(index)));
 	return { x, y, known };
 }
 
@@ -98,6 +111,31 @@ export function floor({ x, y }) {
 	return differing;
 }
 
+/** Each pair's base as the store keeps it, found outside the timing: the floor with base takes the pairs as given. */
+export function basesOf({ x, known }) {
+	return x.map((change) => known.x.get(change.key).systems.erp.base);
+}
+
+/**
+ * What a three-way merge must at least read: X's and Y's fields each compared with the base.
+ * Reported beside the floor, for reading the engine's time; the target is set against the floor.
+ */
+export function floorWithBase({ x, y }, bases) {
+	let changed = 0;
+	for (let index = 0; index < x.length; index++) {
+		const left = x[index].record;
+		const right = y[index].record;
+		const base = bases[index];
+		for (let field = 0; field < FIELD_COUNT; field++) {
+			const name = FIELDS[field];
+			const was = base[name];
+			if (left[name] !== was) changed++;
+			if (right[name] !== was) changed++;
+		}
+	}
+	return changed;
+}
+
 export function engine(workload) {
 	const result = resolveChanges(workload, OPTIONS);
 	if (result.failures.length > 0) throw new Error(`unexpected failures: ${result.failures.length}`);
@@ -105,36 +143,46 @@ export function engine(workload) {
 }
 
 /**
- * Best of N rounds, in wall time and in the process's CPU time. The CPU time counts GC helper
- * threads too, but not the time other processes on a busy machine take from this one.
+ * The jobs in turns on the same workload, `rounds` times, each round after a full GC, so a busy
+ * machine slows them alike. Per job: the median and the least wall time, and the median CPU time
+ * of the process (GC helper threads included; other processes' time not).
  */
-function bestOf(rounds, job) {
-	let bestWall = Infinity;
-	let bestCpu = Infinity;
+function timeInTurns(rounds, jobs) {
+	const times = Object.fromEntries(Object.keys(jobs).map((name) => [name, { wall: [], cpu: [] }]));
 	for (let round = 0; round < rounds; round++) {
-		const cpuBefore = process.cpuUsage();
-		const started = process.hrtime.bigint();
-		job();
-		const wall = Number(process.hrtime.bigint() - started) / 1e6;
-		const cpu = process.cpuUsage(cpuBefore);
-		bestWall = Math.min(bestWall, wall);
-		bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);
+		for (const [name, job] of Object.entries(jobs)) {
+			settleHeap();
+			const cpuBefore = process.cpuUsage();
+			const started = process.hrtime.bigint();
+			job();
+			times[name].wall.push(Number(process.hrtime.bigint() - started) / 1e6);
+			const cpu = process.cpuUsage(cpuBefore);
+			times[name].cpu.push((cpu.user + cpu.system) / 1000);
+		}
 	}
-	return { wallMs: bestWall, cpuMs: bestCpu };
+	return Object.fromEntries(
+		Object.entries(times).map(([name, { wall, cpu }]) => [name, { wallMs: median(wall), leastWallMs: Math.min(...wall), cpuMs: median(cpu) }]),
+	);
 }
 
-/** Floor and engine in turns on the same workload in one process, so a busy machine slows both alike. */
+/** Floor, floor with base and engine, for bench/run.mjs: medians of the rounds. */
 export function timingJob(count, rounds) {
 	const workload = makeWorkload(count);
 	floor(workload);
 	engine(workload);
-	let floorMs = Infinity;
-	let engineMs = Infinity;
-	for (let round = 0; round < rounds; round++) {
-		floorMs = Math.min(floorMs, bestOf(1, () => floor(workload)).wallMs);
-		engineMs = Math.min(engineMs, bestOf(1, () => engine(workload)).wallMs);
-	}
-	return { floorMs, engineMs, counts: { pairs: count, fields: FIELD_COUNT } };
+	const bases = basesOf(workload);
+	floorWithBase(workload, bases);
+	const timed = timeInTurns(rounds, {
+		floor: () => floor(workload),
+		floorWithBase: () => floorWithBase(workload, bases),
+		engine: () => engine(workload),
+	});
+	return {
+		floorMs: timed.floor.wallMs,
+		engineMs: timed.engine.wallMs,
+		floorWithBaseMs: timed.floorWithBase.wallMs,
+		counts: { pairs: count, fields: FIELD_COUNT },
+	};
 }
 
 /** One job ('floor' or 'engine') alone in a fresh process, for its peak memory. */
@@ -147,15 +195,20 @@ export function memoryJob(job, count) {
 
 function main() {
 	const SIZES = option('sizes', '25000,50000,100000').split(',').map(Number);
-	const ROUNDS = Number(option('rounds', 5));
+	const ROUNDS = Number(option('rounds', 9));
 	const rows = [];
 	for (const size of SIZES) {
 		const workload = makeWorkload(size);
-		// Warm up both code paths so the JIT compares like with like.
+		const bases = basesOf(workload);
+		// Warm up every code path so the JIT compares like with like.
 		floor(workload);
+		floorWithBase(workload, bases);
 		engine(workload);
-		const floorRun = bestOf(ROUNDS, () => floor(workload));
-		const engineRun = bestOf(ROUNDS, () => engine(workload));
+		const timed = timeInTurns(ROUNDS, {
+			floor: () => floor(workload),
+			floorWithBase: () => floorWithBase(workload, bases),
+			engine: () => engine(workload),
+		});
 		const items = resolveChanges(workload, OPTIONS).items;
 		const outputs = {};
 		for (const item of items) outputs[item.output] = (outputs[item.output] ?? 0) + 1;
@@ -163,13 +216,17 @@ function main() {
 		rows.push({
 			pairs: size,
 			fields: FIELD_COUNT,
-			floorMs: round2(floorRun.wallMs),
-			engineMs: round2(engineRun.wallMs),
-			ratio: round2(engineRun.wallMs / floorRun.wallMs),
-			floorCpuMs: round2(floorRun.cpuMs),
-			engineCpuMs: round2(engineRun.cpuMs),
-			cpuRatio: round2(engineRun.cpuMs / floorRun.cpuMs),
-			engineNsPerPair: Math.round((engineRun.wallMs * 1e6) / size),
+			floorMs: round2(timed.floor.wallMs),
+			engineMs: round2(timed.engine.wallMs),
+			ratio: round2(timed.engine.wallMs / timed.floor.wallMs),
+			floorCpuMs: round2(timed.floor.cpuMs),
+			engineCpuMs: round2(timed.engine.cpuMs),
+			cpuRatio: round2(timed.engine.cpuMs / timed.floor.cpuMs),
+			leastFloorMs: round2(timed.floor.leastWallMs),
+			leastEngineMs: round2(timed.engine.leastWallMs),
+			floorWithBaseMs: round2(timed.floorWithBase.wallMs),
+			ratioToFloorWithBase: round2(timed.engine.wallMs / timed.floorWithBase.wallMs),
+			engineNsPerPair: Math.round((timed.engine.wallMs * 1e6) / size),
 			outputs,
 		});
 	}
@@ -183,8 +240,10 @@ function main() {
 		cpu: cpus()[0]?.model ?? 'unknown',
 		cores: cpus().length,
 		rounds: ROUNDS,
+		timing: 'floor, floor with base and engine in turns, each round after a full GC; medians of the rounds (least times kept beside them)',
 		workload: '20 fields; each side edited 2 fields; 10% true conflicts settled by system priority; all pairs linked',
-		floor: 'one pass over the paired records comparing the 20 fields with ===',
+		floor: 'one pass over the paired records comparing the 20 fields of X with those of Y (===)',
+		floorWithBase: 'one pass over the paired records and their bases comparing X and Y each with the base (===)',
 		rows,
 		// Linear: the cost per pair stays flat as the input grows.
 		nsPerPairGrowth: Number((largest.engineNsPerPair / smallest.engineNsPerPair).toFixed(2)),
@@ -196,10 +255,10 @@ function main() {
 	const file = join(resultsDir, `conflictResolver-${summary.date.slice(0, 10)}.json`);
 	writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
 
-	console.log('pairs     fields  floor ms  engine ms  engine/floor  (cpu: floor  engine  ratio)  ns/pair');
+	console.log('pairs     floor ms  engine ms  engine/floor  (cpu: floor  engine  ratio)  floor with base ms  engine/that  ns/pair');
 	for (const row of rows) {
 		console.log(
-			`${String(row.pairs).padEnd(9)} ${String(row.fields).padEnd(7)} ${row.floorMs.toFixed(2).padStart(8)}  ${row.engineMs.toFixed(2).padStart(9)}  ${row.ratio.toFixed(2).padStart(12)}  ${row.floorCpuMs.toFixed(1).padStart(11)} ${row.engineCpuMs.toFixed(1).padStart(7)} ${row.cpuRatio.toFixed(2).padStart(6)}   ${String(row.engineNsPerPair).padStart(7)}`,
+			`${String(row.pairs).padEnd(9)} ${row.floorMs.toFixed(2).padStart(8)}  ${row.engineMs.toFixed(2).padStart(9)}  ${row.ratio.toFixed(2).padStart(12)}  ${row.floorCpuMs.toFixed(1).padStart(11)} ${row.engineCpuMs.toFixed(1).padStart(7)} ${row.cpuRatio.toFixed(2).padStart(6)}   ${row.floorWithBaseMs.toFixed(2).padStart(18)}  ${row.ratioToFloorWithBase.toFixed(2).padStart(11)}  ${String(row.engineNsPerPair).padStart(7)}`,
 		);
 	}
 	console.log(`ns/pair growth from ${smallest.pairs} to ${largest.pairs} pairs: x${summary.nsPerPairGrowth}; within 5x the floor at ${largest.pairs}: ${summary.withinFiveTimesFloor}`);

@@ -11,6 +11,8 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { median, settleHeap } from './rounds.mjs';
+
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { createMapper, parseRuleSet } = require(join(root, 'dist/nodes/engine/mapper/index.js'));
@@ -216,17 +218,18 @@ export function timingJob(count, rounds) {
 	floor(records);
 	engine(records);
 	const timed = (run) => {
+		settleHeap();
 		const started = process.hrtime.bigint();
 		run(records);
 		return Number(process.hrtime.bigint() - started) / 1e6;
 	};
-	let floorMs = Infinity;
-	let engineMs = Infinity;
+	const floorTimes = [];
+	const engineTimes = [];
 	for (let round = 0; round < rounds; round++) {
-		floorMs = Math.min(floorMs, timed(floor));
-		engineMs = Math.min(engineMs, timed(engine));
+		floorTimes.push(timed(floor));
+		engineTimes.push(timed(engine));
 	}
-	return { floorMs, engineMs, counts: { input: count, mapped: outputs.length } };
+	return { floorMs: median(floorTimes), engineMs: median(engineTimes), counts: { input: count, mapped: outputs.length } };
 }
 
 /** One job ('floor' or 'engine') alone in a fresh process, for its peak memory. */
