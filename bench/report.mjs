@@ -18,6 +18,8 @@ function ms(value) {
 	return value < 10 ? `${Math.round(value * 10) / 10} ms` : `${thousands(value)} ms`;
 }
 
+const round2 = (value) => Math.round(value * 100) / 100;
+
 function seconds(msValue) {
 	if (msValue >= 60_000) return `${Math.round(msValue / 6000) / 10} min`;
 	if (msValue >= 1000) return `${Math.round(msValue / 100) / 10} s`;
@@ -158,16 +160,75 @@ function storeNote(results, backend) {
 	return lines.join('\n');
 }
 
+function engineMergeNote(results) {
+	const row = results.sections.engine.rows.find((candidate) => candidate.operation === 'merge' && candidate.records === 100_000);
+	const withBase = row.floorWithBaseMs === undefined ? '' : ` The pass that also reads the base, as a three-way merge must, took ${ms(row.floorWithBaseMs)}: the engine is ${round2(row.engineMs / row.floorWithBaseMs)}x that.`;
+	return [
+		`- **Measured.** ${ms(row.engineMs)} against a floor of ${ms(row.floorMs)} at 100k pairs.${withBase}`,
+		'- **Why** (diagnosed on 2026-11-26 in separate runs on a quiet machine, outside these figures, at 100k pairs with a floor near 100 ms): pairing through the links took about 180 ms: three operations per pair on hash maps of 100k entries (the X key in the store\'s look-up, then one insert and one lookup under the live Y key), bound by cache misses. The three-way compare took about 190 ms: three keyed reads per field where the floor makes two. Building the two output records (one for each side\'s write, the Y one with its key), the metadata and the items took most of the rest, and collecting them about 100 ms: every output object survives the young generation. A stripped resolver written for the diagnosis (the same pairing and compare, two output records and one metadata object per op, nothing else) took about 4x the floor, so the target sits near the cost of the work itself.',
+		'- **What would fix it.** Less memory per pair in the output (the metadata as one object with the op\'s record, no per-pair group arrays), pairing on one hash map built by the store\'s look-up of both sides at once, and reading X\'s fields by enumeration (about 15% off the compare in a micro-benchmark). Each is a few percent; together they might reach 5x.',
+	].join('\n');
+}
+
+function engineMergeLinearNote(results) {
+	const rows = results.sections.engine.rows.filter((candidate) => candidate.operation === 'merge');
+	return [
+		`- **Measured.** Time per pair: ${rows.map((row) => `${round2((row.engineMs * 1000) / row.records)} µs at ${records(row.records)}`).join(', ')}.`,
+		'- **Why.** Pairing and the output grow linearly in work, but at 1M pairs the heap holds some 1.4 GB of output, and every young-generation collection copies the surviving items: the garbage collector\'s share grows with the heap.',
+		'- **What would fix it.** Fewer objects per output item (see the note above), or resolving very large runs in batches of, say, 100k pairs.',
+	].join('\n');
+}
+
 const NOTES = {
 	fasterThanCompareDatasets: fasterThanCompareNote,
 	linearGrowth: linearGrowthNote,
 	engineDiffNearFloor: engineDiffNote,
+	engineMergeNearFloor: engineMergeNote,
+	engineMergeLinear: engineMergeLinearNote,
 	'store.postgres': (results) => storeNote(results, 'postgres'),
 	'store.builtin': (results) => storeNote(results, 'builtin'),
 };
 
 // ---------------------------------------------------------------------------------------------
 // RESULTS.md
+
+/** Small times keep their digits: the floor at 1k pairs is well under a millisecond. */
+function preciseMs(value) {
+	return value < 1 ? `${Math.round(value * 1000)} µs` : ms(value);
+}
+
+const OUTPUT_ORDER = ['applyToY', 'applyToX', 'review', 'noChange'];
+
+/** Section 6 (bench/conflictResolver.n8n.mjs): our node per size, its floor and Compare Datasets. */
+function renderResolverSection(resolver) {
+	const lines = ['## 6. Conflict Resolver node in n8n', ''];
+	if (!resolver) return [...lines, 'Not run in this suite run.', ''];
+	lines.push(
+		`N paired changes of two systems, 20 fields each (each side edited 2 fields, 10% true conflicts settled by priority), in one \`n8n execute\` per size: our node pairs them through the built-in store, Compare Datasets matches the same items on a shared field; times are each node's executionTime in the run. The floor is one pass over the same N pairs comparing their 20 fields with ===, timed in the bench process (median of ${resolver.rounds} rounds after a warm-up); Compare Datasets scans input 2 for every item of input 1 (O(N·M)), so it is skipped above ${records(resolver.compareMax)}.`,
+		'',
+		table(
+			['Pairs', 'Conflict Resolver', 'Per pair', 'Floor', 'Node / floor', 'Compare Datasets', 'Outputs (apply to Y / apply to X / review / no change)'],
+			resolver.rows.map((row) => [
+				records(row.pairs),
+				ms(row.resolverMs),
+				`${Math.round(row.resolverUsPerPair)} µs`,
+				preciseMs(row.floorMs),
+				`${thousands(row.resolverOverFloor)}x`,
+				row.compareDatasetsMs === null ? 'skipped' : ms(row.compareDatasetsMs),
+				OUTPUT_ORDER.map((name) => thousands(row.outputs[name])).join(' / '),
+			]),
+		),
+		'',
+	);
+	const { split } = resolver;
+	if (split) {
+		lines.push(
+			`Where the node's ${ms(split.resolverMs)} went at ${records(split.pairs)} pairs, timed in the bench process after the run: the store (open the same seeded file, look up both sides' keys, close) ${ms(split.store.ms)}, the engine (resolveChanges on the same changes and links, with the node's options) ${ms(split.engine.ms)}; the remaining ${ms(split.restMs)} (the node's time minus both) is reading the input items and building the output items inside n8n, what n8n does around a node, and the garbage collection of n8n's fuller heap.`,
+			'',
+		);
+	}
+	return lines;
+}
 
 export function renderMarkdown(results, { resultsFile, standaloneCycle, queueMode }) {
 	const { machine } = results;
@@ -276,6 +337,13 @@ export function renderMarkdown(results, { resultsFile, standaloneCycle, queueMod
 			'',
 		);
 		push('Workloads:', '', ...Object.entries(engine.workloads).map(([operation, text]) => `- ${operation}: ${text}`), '');
+		const withBase = engine.rows.filter((row) => row.floorWithBaseMs !== undefined);
+		if (withBase.length > 0) {
+			push(
+				`A three-way merge must read three versions of each field, not two. The same pass comparing X and Y each with the base (timed in the same turns) took ${withBase.map((row) => `${ms(row.floorWithBaseMs)} at ${records(row.records)} (engine ${round2(row.engineMs / row.floorWithBaseMs)}x that)`).join(', ')}. The merge target stays set against the floor above.`,
+				'',
+			);
+		}
 	} else {
 		push('Not run in this suite run.', '');
 	}
@@ -355,6 +423,8 @@ export function renderMarkdown(results, { resultsFile, standaloneCycle, queueMod
 		push('Not run in this suite run.', '');
 	}
 
+	push(...renderResolverSection(results.sections.conflictResolver));
+
 	push('## How to run', '');
 	push(
 		'```sh',
@@ -363,7 +433,7 @@ export function renderMarkdown(results, { resultsFile, standaloneCycle, queueMod
 		'npm run bench -- --report-only bench/results/<date>.json   # rewrite this file and chart.svg',
 		'```',
 		'',
-		'It runs on the Node 24 of node_modules (npm puts it first on PATH; the built-in store needs node:sqlite). It builds the package when the sources changed, installs the pinned n8n into e2e/n8n-host when missing, and needs a PostgreSQL server: `TWS_BENCH_PG_URL`, else `PGHOST`/`PGPORT`/`PGUSER`, else the server on 127.0.0.1:5432 (trust auth). Each part also runs alone: bench/detectorVsCompare.n8n.mjs, bench/changeDetector.mjs, bench/fieldMapper.mjs, bench/conflictResolver.mjs, bench/store.mjs, bench/scheduledCycle.n8n.mjs (which also installs and starts Parse Server).',
+		'It runs on the Node 24 of node_modules (npm puts it first on PATH; the built-in store needs node:sqlite). It builds the package when the sources changed, installs the pinned n8n into e2e/n8n-host when missing, and needs a PostgreSQL server: `TWS_BENCH_PG_URL`, else `PGHOST`/`PGPORT`/`PGUSER`, else the server on 127.0.0.1:5432 (trust auth). Each part also runs alone: bench/detectorVsCompare.n8n.mjs, bench/conflictResolver.n8n.mjs, bench/changeDetector.mjs, bench/fieldMapper.mjs, bench/conflictResolver.mjs, bench/store.mjs, bench/scheduledCycle.n8n.mjs (which also installs and starts Parse Server).',
 		'',
 	);
 	return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

@@ -7,12 +7,14 @@
 //      size in fresh child processes for a clean peak RSS;
 //   3. store throughput: Commit and Look Up of 100k records on both stores (bench/store.mjs);
 //   4. end to end: one scheduled cycle of example workflow 1 with 1k and 10k changed records
-//      between Parse Server and PostgreSQL (bench/scheduledCycle.n8n.mjs).
+//      between Parse Server and PostgreSQL (bench/scheduledCycle.n8n.mjs);
+//   5. conflict resolution: our Conflict Resolver node in a real n8n run at 1k, 10k and 100k pairs,
+//      against the floor and beside Compare Datasets (bench/conflictResolver.n8n.mjs).
 // Writes bench/results/<date>.json and regenerates bench/RESULTS.md and bench/chart.svg.
 // The targets are checked by reading the figures; nothing here fails on a slow result.
 //
 // Options: --quick (small sizes, to try the suite out; its results go to bench/results/<date>-quick.json
-// and the report is not regenerated), --sections n8n,engine,store,cycle, --rounds N,
+// and the report is not regenerated), --sections n8n,engine,store,cycle,resolver, --rounds N,
 // --report-only <results.json> (regenerate RESULTS.md and chart.svg from a results file).
 // Needs: `npm run build` (done here when the sources changed), the n8n host (installed here when
 // missing) and a PostgreSQL server (see bench/store.mjs).
@@ -82,6 +84,7 @@ async function engineSection({ sizes, rounds }) {
 				enginePeakRssMb: engine.maxRssMb,
 				floorPeakRssMb: floor.maxRssMb,
 				counts: timing.counts,
+				...(timing.floorWithBaseMs !== undefined ? { floorWithBaseMs: round2(timing.floorWithBaseMs) } : {}),
 			});
 			log(`  floor ${round2(timing.floorMs)} ms, engine ${round2(timing.engineMs)} ms (x${rows.at(-1).ratio}), engine peak RSS ${engine.maxRssMb} MB`);
 		}
@@ -98,7 +101,7 @@ async function engineSection({ sizes, rounds }) {
 			map: '20 rules without dates (trim, lowercase, value map, number and boolean conversions, nesting)',
 			merge: 'paired changes of two systems, 20 fields, each side edited 2 fields, 10% true conflicts settled by priority',
 		},
-		timing: `best of ${rounds} rounds, floor and engine taken in turns in one child process; peak RSS of a fresh child that built the data and ran the engine (or the floor) once`,
+		timing: `median of ${rounds} rounds, floor and engine taken in turns in one child process, each round after a full GC; peak RSS of a fresh child that built the data and ran the engine (or the floor) once`,
 		rows,
 	};
 }
@@ -184,6 +187,30 @@ function targetsFrom(results) {
 		met: diff1m ? diff1m.ratio <= 3 : null,
 	});
 
+	const merge = (records) => engine?.rows.find((row) => row.operation === 'merge' && row.records === records);
+	const merge100k = merge(100_000);
+	targets.push({
+		id: 'engineMergeNearFloor',
+		target: 'The Conflict Resolver engine within 5x the floor (one pass comparing the paired fields) at 100k pairs',
+		value: merge100k?.ratio ?? null,
+		display: merge100k ? `${merge100k.ratio}x (${Math.round(merge100k.engineMs)} ms against ${Math.round(merge100k.floorMs)} ms)` : 'not measured',
+		met: merge100k ? merge100k.ratio <= 5 : null,
+	});
+
+	// Linear: the time per pair stays flat from 10k to 1M pairs (within 1.5x).
+	const [merge10k, merge1m] = [merge(10_000), merge(1_000_000)];
+	const perPairGrowth = merge10k && merge1m ? round2(merge1m.engineMs / 1_000_000 / (merge10k.engineMs / 10_000)) : null;
+	targets.push({
+		id: 'engineMergeLinear',
+		target: "Linear: the Conflict Resolver engine's time per pair grows less than 1.5x from 10k to 1M pairs",
+		value: perPairGrowth,
+		display:
+			perPairGrowth === null
+				? 'not measured'
+				: `${perPairGrowth}x (${round2((merge10k.engineMs * 1000) / 10_000)} µs to ${round2((merge1m.engineMs * 1000) / 1_000_000)} µs per pair)`,
+		met: perPairGrowth === null ? null : perPairGrowth < 1.5,
+	});
+
 	for (const [backend, minimum, label] of [
 		['postgres', 20_000, 'PostgreSQL'],
 		['builtin', 50_000, 'the built-in store'],
@@ -248,6 +275,14 @@ async function runSuite({ quick, sections, rounds }) {
 			...measured,
 		};
 	}
+	if (sections.includes('resolver')) {
+		log('=== Conflict Resolver node in real n8n ===');
+		const { measureResolverInN8n, METHOD } = await import('./conflictResolver.n8n.mjs');
+		results.sections.conflictResolver = {
+			method: METHOD,
+			...(await measureResolverInN8n(quick ? { sizes: [1_000, 2_000], compareMax: 2_000, log } : { sizes: [1_000, 10_000, 100_000], compareMax: 40_000, log })),
+		};
+	}
 	if (sections.includes('cycle')) {
 		log('=== scheduled cycle of example workflow 1 ===');
 		const { measureScheduledCycle, METHOD } = await import('./scheduledCycle.n8n.mjs');
@@ -281,8 +316,8 @@ async function main() {
 		results.targets = targetsFrom(results);
 	} else {
 		const quick = process.argv.includes('--quick');
-		const sections = option('sections', 'engine,store,n8n,cycle').split(',');
-		results = await runSuite({ quick, sections, rounds: Number(option('rounds', 3)) });
+		const sections = option('sections', 'engine,store,n8n,resolver,cycle').split(',');
+		results = await runSuite({ quick, sections, rounds: Number(option('rounds', 5)) });
 		mkdirSync(join(here, 'results'), { recursive: true });
 		file = join(here, 'results', `${results.startedAt.slice(0, 10)}${quick ? '-quick' : ''}.json`);
 		writeFileSync(file, `${JSON.stringify(results, null, '\t')}\n`);
