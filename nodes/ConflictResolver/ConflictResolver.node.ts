@@ -6,7 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { resolveChanges, type SideChange } from '../engine/resolver';
+import { knownThroughX, resolveChanges, type SideChange } from '../engine/resolver';
 import type { EntityState } from '../engine/store/SyncStore';
 import { credentialTest } from '../shared/credentialTest';
 import { storeProperties, syncIdProperty } from '../shared/descriptions';
@@ -382,11 +382,13 @@ export class ConflictResolver implements INodeType {
 		const keysOf = (changes: SideChange[]) => [...new Set(changes.map((change) => change.key))];
 		let known: Record<'x' | 'y', Map<string, EntityState>>;
 		try {
-			// One store round trip per side, never one per item.
-			known = await withNodeStore(this, async (store) => ({
-				x: x.length > 0 ? await store.lookUp(syncId, systems.x, keysOf(x)) : new Map<string, EntityState>(),
-				y: y.length > 0 ? await store.lookUp(syncId, systems.y, keysOf(y)) : new Map<string, EntityState>(),
-			}));
+			// At most one store round trip per side, never one per item; Y's keys linked to X's changes come with X's.
+			known = await withNodeStore(this, async (store) => {
+				const knownX = x.length > 0 ? await store.lookUp(syncId, systems.x, keysOf(x)) : new Map<string, EntityState>();
+				const { known: knownY, missing } = knownThroughX(knownX, systems.y, keysOf(y));
+				if (missing.length > 0) for (const [key, entity] of await store.lookUp(syncId, systems.y, missing)) knownY.set(key, entity);
+				return { x: knownX, y: knownY };
+			});
 		} catch (error) {
 			throw toNodeError(this.getNode(), error);
 		}

@@ -1,6 +1,6 @@
-import { resolveChanges, sourceIndexes, type ResolvedItem } from '../../nodes/engine/resolver';
+import { knownThroughX, resolveChanges, sourceIndexes, type ResolvedItem } from '../../nodes/engine/resolver';
 import { isSyncError } from '../../nodes/engine/errors';
-import { CRM, ERP, change, entity, input, resolverOptions } from './resolverSupport';
+import { CRM, ERP, change, entity, input, knownFrom, resolverOptions } from './resolverSupport';
 
 const ada = { name: 'Ada', email: 'ada@example.com', phone: '1', city: 'London' };
 const linkedAda = entity({ entityId: 'e1', crm: 'c1', erp: 'E1', base: ada });
@@ -597,6 +597,20 @@ describe('Conflict Resolver engine', () => {
 
 			expect(result.failures).toHaveLength(1);
 			expect(only(result.items, 'applyToY').meta.changedFields).toEqual(['city']);
+		});
+
+		it("answers Y's keys from the entities found for X, deleted ones too, and leaves the rest to look up", () => {
+			const deletedInErp = entity({ entityId: 'e2', crm: 'c2', erp: 'E2', erpDeleted: true });
+			const crmOnly = entity({ entityId: 'e3', crm: 'c3' });
+			const knownX = knownFrom([linkedAda, deletedInErp, crmOnly]).x;
+
+			const { known, missing } = knownThroughX(knownX, ERP, ['E1', 'E2', 'E9']);
+
+			expect([...known.entries()]).toEqual([
+				['E1', linkedAda],
+				['E2', deletedInErp],
+			]);
+			expect(missing).toEqual(['E9']);
 		});
 
 		it('refuses the same name for both systems with a hint', () => {

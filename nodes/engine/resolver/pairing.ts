@@ -24,6 +24,27 @@ export function liveKey(entity: EntityState | undefined, system: string): string
 	return state && state.deletedAt === null ? state.key : undefined;
 }
 
+/**
+ * Y's keys that the store's look-up of X's keys already answered: an entity found for X holds its
+ * record in Y too, and a key of a system belongs to one entity only. The node looks up only the
+ * rest, so a pair's entity is read from the store once, not once per side.
+ */
+export function knownThroughX(knownX: ReadonlyMap<string, EntityState>, systemY: string, yKeys: Iterable<string>): { known: Map<string, EntityState>; missing: string[] } {
+	const byYKey = new Map<string, EntityState>();
+	for (const entity of knownX.values()) {
+		const state = entity.systems[systemY];
+		if (state) byYKey.set(state.key, entity);
+	}
+	const known = new Map<string, EntityState>();
+	const missing: string[] = [];
+	for (const key of yKeys) {
+		const entity = byYKey.get(key);
+		if (entity) known.set(key, entity);
+		else missing.push(key);
+	}
+	return { known, missing };
+}
+
 /** A new group holding one change. One literal shape for both sides, so every group shares it. */
 function groupOf(order: number, entity: EntityState | undefined, side: Side, change: SideChange): Group {
 	return side === 'x'
