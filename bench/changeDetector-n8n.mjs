@@ -21,16 +21,12 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const host = await import(join(root, 'scripts', 'n8n-host.mjs'));
 const { Client } = require('pg');
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
-}
 
 const SERVER_URL = process.env.TWS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const N8N_BIN = join(host.HOST_DIR, 'node_modules', 'n8n', 'bin', 'n8n');

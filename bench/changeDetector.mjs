@@ -19,16 +19,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { median, settleHeap } from './rounds.mjs';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { hashValue } = require(join(root, 'dist/nodes/engine/hash.js'));
 const { classifyRecords, prepareRecords } = require(join(root, 'dist/nodes/engine/detector/index.js'));
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
-}
 
 const DETECTOR = {
 	syncId: 'bench',

@@ -22,15 +22,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { median, settleHeap } from './rounds.mjs';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { resolveChanges } = require(join(root, 'dist/nodes/engine/resolver/index.js'));
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
-}
 
 const FIELD_COUNT = 20;
 const FIELDS = Array.from({ length: FIELD_COUNT }, (_, index) => `f${index}`);

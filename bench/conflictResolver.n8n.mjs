@@ -52,6 +52,7 @@ import {
 	installPackageInto,
 } from '../scripts/n8n-host.mjs';
 import { median, settleHeap } from './rounds.mjs';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -388,11 +389,6 @@ export function resolverTable(result) {
 		);
 	}
 	return lines.join('\n');
-}
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
 }
 
 async function main() {

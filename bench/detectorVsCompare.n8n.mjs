@@ -31,6 +31,7 @@ import { ensureN8nInstalled, ensurePackageBuilt, importWorkflow, installPackageI
 import { makeRecords } from './changeDetector.mjs';
 import { execute, nodeMs, outputCount } from './changeDetector-n8n.mjs';
 import { readProfile, summariseProfile } from './cpuProfile.mjs';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -309,11 +310,6 @@ export function comparisonTable(result) {
 		);
 	}
 	return lines.join('\n');
-}
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
 }
 
 async function main() {

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 
 import { operationLabel, renderChart, renderMarkdown, thousands } from './report.mjs';
 import { latestQueueModeRun } from './queueModeReport.mjs';
+import { option } from './options.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -37,11 +38,6 @@ const ENGINE_MODULES = {
 	map: './fieldMapper.mjs',
 	merge: './conflictResolver.mjs',
 };
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Engine scaling: one child process per measurement

@@ -29,17 +29,13 @@ import { ensureN8nInstalled, ensurePackageBuilt, executeWorkflow, importCredenti
 import { createClassSchema, ensureParseInstalled, parseRequest, startParse } from '../scripts/parse-server.mjs';
 import { renderCycleTable } from './report.mjs';
 import { postgresServer } from './store.mjs';
+import { option } from './options.mjs';
 
 const require = createRequire(import.meta.url);
 const { Client } = require('pg');
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const log = (line) => process.stderr.write(`${line}\n`);
-
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index === -1 ? fallback : process.argv[index + 1];
-}
 
 const DATABASE_WRITERS = ['Insert Customers', 'Update Customers', 'Delete Customers'];
 const CRM_WRITERS = ['Create Contacts', 'Update Contacts', 'Delete Contacts'];
