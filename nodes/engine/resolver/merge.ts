@@ -1,6 +1,6 @@
 import { SyncError } from '../errors';
 import type { JsonObject, JsonValue } from '../types';
-import { MAX_MASKED_FIELDS, namesIn, readField, type FieldList } from './fields';
+import { MAX_MASKED_FIELDS, namesIn, type FieldList, type FieldValues, type VersionValues } from './fields';
 import type { FieldRule, Resolution, ResolverOptions, Side, TieStrategy } from './types';
 import { describeTime, sameValue } from './values';
 
@@ -13,7 +13,8 @@ export interface Version {
 
 export interface MergeInput {
 	fields: FieldList;
-	base: JsonObject | null;
+	/** The three versions' values of `fields`, as VersionReader reads them. */
+	values: VersionValues;
 	/** X's record has exactly `fields.names` as its own keys, in order: the merged record starts as a clone of it. */
 	xHasExactlyTheFields?: boolean;
 	/** Absent: that side did not change the record, so it still holds the base. */
@@ -101,13 +102,9 @@ export class MergeSettings {
 }
 
 /** Whether a side changed any of the fields (only needed for whole-record strategies). */
-function changesAny(record: JsonObject | undefined, base: JsonObject | null, fields: FieldList): boolean {
-	if (!record) return false;
-	const { names, guarded } = fields;
-	for (let i = 0; i < names.length; i++) {
-		const own = readField(record, names[i], guarded[i]);
-		if (own !== undefined && !sameValue(own, readField(base, names[i], guarded[i]))) return true;
-	}
+function changesAny(side: Version | undefined, values: FieldValues, base: FieldValues): boolean {
+	if (!side) return false;
+	for (let i = 0; i < values.length; i++) if (values[i] !== undefined && !sameValue(values[i], base[i])) return true;
 	return false;
 }
 
@@ -120,14 +117,13 @@ function changesAny(record: JsonObject | undefined, base: JsonObject | null, fie
  * A side that lacks a field did not change it: it still holds the base value.
  */
 export function mergeVersions(input: MergeInput, settings: MergeSettings): MergeOutcome {
-	const { fields, base, x, y } = input;
+	const { fields, x, y } = input;
+	const { x: xValues, y: yValues, base: baseValues } = input.values;
 	const { options, rules } = settings;
 	const names = options.systems;
-	const xRecord = x?.record;
-	const yRecord = y?.record;
 	let deciders: ConflictDeciders | undefined;
 	const wholeRecord =
-		settings.wholeRecord && changesAny(xRecord, base, fields) && changesAny(yRecord, base, fields)
+		settings.wholeRecord && changesAny(x, xValues, baseValues) && changesAny(y, yValues, baseValues)
 			? options.strategy === 'priority'
 				? (deciders ??= new ConflictDeciders(options, x, y)).priority()
 				: (deciders ??= new ConflictDeciders(options, x, y)).lastWriter()
@@ -145,10 +141,10 @@ export function mergeVersions(input: MergeInput, settings: MergeSettings): Merge
 	const { names: fieldNames, guarded } = fields;
 	for (let i = 0; i < fieldNames.length; i++) {
 		const field = fieldNames[i];
-		const b = readField(base, field, guarded[i]);
-		let xv = readField(xRecord, field, guarded[i]);
+		const b = baseValues[i];
+		let xv = xValues[i];
 		if (xv === undefined) xv = b;
-		let yv = readField(yRecord, field, guarded[i]);
+		let yv = yValues[i];
 		if (yv === undefined) yv = b;
 		if (xv === b && yv === b) {
 			// Unchanged on both sides, the common case: nothing to decide, note or report.

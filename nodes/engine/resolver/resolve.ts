@@ -2,20 +2,21 @@ import { SyncError } from '../errors';
 import { canonicalJson } from '../hash';
 import type { EntityState } from '../store/SyncStore';
 import type { JsonObject, SyncMeta, SyncOp } from '../types';
-import { FieldLists, readField, type FieldList } from './fields';
+import { FieldLists, VersionReader, readField, type FieldList } from './fields';
 import { MergeSettings, mergeVersions } from './merge';
 import { liveKey, pairChanges, type Group } from './pairing';
-import type {
-	FailedGroup,
-	Resolution,
-	ResolvedItem,
-	ResolveInput,
-	ResolveResult,
-	ResolverOptions,
-	ReviewDetails,
-	Side,
-	SideChange,
-	Sources,
+import {
+	SIDES,
+	type FailedGroup,
+	type Resolution,
+	type ResolvedItem,
+	type ResolveInput,
+	type ResolveResult,
+	type ResolverOptions,
+	type ReviewDetails,
+	type Side,
+	type SideChange,
+	type Sources,
 } from './types';
 import { fieldOf, pickFields, sameValue } from './values';
 
@@ -85,6 +86,7 @@ interface Situation {
 
 class ResolveContext {
 	private readonly fieldLists: FieldLists;
+	private readonly versions: VersionReader;
 	private readonly mergeSettings: MergeSettings;
 
 	constructor(private readonly options: ResolverOptions) {
@@ -94,6 +96,7 @@ class ResolveContext {
 			...Object.values(options.keyFields).filter((field): field is string => Boolean(field)),
 		]);
 		this.fieldLists = new FieldLists(excluded, options.compareFields);
+		this.versions = new VersionReader(this.fieldLists);
 		this.mergeSettings = new MergeSettings(options);
 	}
 
@@ -142,7 +145,7 @@ class ResolveContext {
 
 	/** One record sent twice in one run with different content cannot be settled by a guess. */
 	private conflictingDuplicates(group: Group, from: Sources): ResolvedItem | undefined {
-		for (const side of ['x', 'y'] as const) {
+		for (const side of SIDES) {
 			const changes = group[side];
 			if (changes.length < 2) continue;
 			const first = `${changes[0].op}\u0000${canonicalJson(changes[0].record)}`;
@@ -255,7 +258,7 @@ class ResolveContext {
 
 	private decideUpdate(s: Situation, out: ResolvedItem[]): void {
 		const names = this.options.systems;
-		for (const side of ['x', 'y'] as const) {
+		for (const side of SIDES) {
 			const other = OTHER[side];
 			if (!s[side] || s[other] || s.keys[other] !== undefined) continue;
 			// Only this side has the record: create it on the other side, unless it was deleted there and deletes win.
@@ -284,8 +287,11 @@ class ResolveContext {
 
 	private merge(s: Situation, out: ResolvedItem[]): void {
 		const names = this.options.systems;
-		const fields = this.fieldLists.of(s.x?.record, s.base, s.x || s.base ? undefined : s.y?.record);
-		const outcome = mergeVersions({ fields, base: s.base, xHasExactlyTheFields: fields.keysOfFirst, x: s.x, y: s.y }, this.mergeSettings);
+		const fields = this.versions.read(s.x?.record, s.base, s.y?.record);
+		const outcome = mergeVersions(
+			{ fields, values: this.versions.values, xHasExactlyTheFields: fields.keysOfFirst, x: s.x, y: s.y },
+			this.mergeSettings,
+		);
 		if (outcome.conflicts.length > 0) {
 			const reason = `changed in both ${names.x} and ${names.y} to different values: ${outcome.conflicts.join(', ')}`;
 			const incoming = s.x ?? s.y!;
@@ -342,7 +348,7 @@ class ResolveContext {
 	private linkMeta(s: Situation): Pick<SyncMeta, 'entityId' | 'keys'> {
 		if (s.link) return s.link;
 		const keys: Record<string, string> = {};
-		for (const side of ['x', 'y'] as const) {
+		for (const side of SIDES) {
 			const key = s.keys[side];
 			if (key !== undefined) keys[this.options.systems[side]] = key;
 		}

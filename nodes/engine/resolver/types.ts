@@ -8,6 +8,9 @@ import type { JsonObject, JsonValue, SyncMeta, SyncOp } from '../types';
  */
 export type Side = 'x' | 'y';
 
+/** Both sides, in order; one shared list, so loops over the sides allocate nothing. */
+export const SIDES: readonly Side[] = Object.freeze(['x', 'y']);
+
 export type ChangeOp = SyncOp | 'none';
 
 /** One input item of either side, reduced to what the resolver needs. */
