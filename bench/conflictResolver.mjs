@@ -63,19 +63,29 @@ function entityState(index, base) {
 		entityId: `e${index}`,
 		systems: {
 			crm: { system: 'crm', key: `c${index}`, seenHash: null, writtenHash: null, base: null, deletedAt: null, version: 1, updatedAt: at },
-			erp: { system: 'erp', key: `E${index}`, seenHash: null, writtenHash: null, base: { ...base }, deletedAt: null, version: 1, updatedAt: at },
+			erp: { system: 'erp', key: `E${index}`, seenHash: null, writtenHash: null, base, deletedAt: null, version: 1, updatedAt: at },
 		},
 	};
+}
+
+/** The records as a parser hands them over: every string its own, as when each system's data arrives as JSON. */
+function asParsed(records) {
+	const parsed = [];
+	// In slices: one JSON text of a million records would pass V8's longest string.
+	for (let start = 0; start < records.length; start += 10000) parsed.push(...JSON.parse(JSON.stringify(records.slice(start, start + 10000))));
+	return parsed;
 }
 
 /**
  * N paired changes plus the store's view of their links, built outside the timing. Like the node,
  * which looks up each side's keys in its own store call, each side gets its own entity objects.
+ * X's records, Y's records and each side's bases are parsed from their own JSON, as they reach the
+ * node from two systems and the store, so no two of them share a string.
  */
 export function makeWorkload(count) {
-	const x = new Array(count);
-	const y = new Array(count);
-	const known = { x: new Map(), y: new Map() };
+	const xRecords = new Array(count);
+	const yRecords = new Array(count);
+	const bases = new Array(count);
 	for (let index = 0; index < count; index++) {
 		const base = baseRecord(index);
 		const xRecord = { ...base };
@@ -86,11 +96,17 @@ export function makeWorkload(count) {
 		// Every tenth pair: Y edits one of the fields X edited, to another value.
 		yRecord[FIELDS[index % 10 === 0 ? first : (first + 10) % FIELD_COUNT]] = `erp edit ${index}`;
 		yRecord[FIELDS[(first + 15) % FIELD_COUNT]] = `erp edit b ${index}`;
-		x[index] = { index, key: `c${index}`, op: 'update', record: xRecord, hash: `hx${index}` };
-		y[index] = { index, key: `E${index}`, op: 'update', record: yRecord, hash: `hy${index}` };
+		xRecords[index] = xRecord;
+		yRecords[index] = yRecord;
+		bases[index] = base;
 	}
-	for (let index = 0; index < count; index++) known.x.set(`c${index}`, entityState(index, baseRecord(index)));
-	for (let index = 0; index < count; index++) known.y.set(`E${index}`, entityState(index, baseRecord(index)));
+	const parsedX = asParsed(xRecords);
+	const parsedY = asParsed(yRecords);
+	const x = parsedX.map((record, index) => ({ index, key: `c${index}`, op: 'update', record, hash: `hx${index}` }));
+	const y = parsedY.map((record, index) => ({ index, key: `E${index}`, op: 'update', record, hash: `hy${index}` }));
+	const known = { x: new Map(), y: new Map() };
+	asParsed(bases).forEach((base, index) => known.x.set(`c${index}`, entityState(index, base)));
+	asParsed(bases).forEach((base, index) => known.y.set(`E${index}`, entityState(index, base)));
 	return { x, y, known };
 }
 
