@@ -82,7 +82,8 @@ export function pairChanges(input: ResolveInput, options: ResolverOptions): Grou
 		index.set(id, created);
 		all.push(created);
 	};
-	for (const change of input.x) {
+	for (let i = 0; i < input.x.length; i++) {
+		const change = input.x[i];
 		const entity = input.known.x.get(change.key);
 		if (!entity) {
 			file(unlinked.x, change.key, undefined, 'x', change);
@@ -92,7 +93,8 @@ export function pairChanges(input: ResolveInput, options: ResolverOptions): Grou
 		if (yKey !== undefined) file(byLiveYKey, yKey, entity, 'x', change);
 		else file(byEntity, entity.entityId, entity, 'x', change);
 	}
-	for (const change of input.y) {
+	for (let i = 0; i < input.y.length; i++) {
+		const change = input.y[i];
 		const paired = byLiveYKey.get(change.key);
 		if (paired) {
 			addChange(paired, 'y', change);
