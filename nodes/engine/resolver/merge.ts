@@ -67,8 +67,10 @@ function putField(record: JsonObject, field: string, value: JsonValue, guarded: 
 function startDiffers(): void {
 	differMasks.x = 0;
 	differMasks.y = 0;
-	differNames.x.length = 0;
-	differNames.y.length = 0;
+	// Setting an array's length is a runtime call even when it changes nothing: the lists are only
+	// filled past MAX_MASKED_FIELDS fields.
+	if (differNames.x.length !== 0) differNames.x.length = 0;
+	if (differNames.y.length !== 0) differNames.y.length = 0;
 }
 
 function takeDiffers(fields: FieldList): Record<Side, readonly string[]> {
