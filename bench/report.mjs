@@ -165,8 +165,8 @@ function engineMergeNote(results) {
 	const withBase = row.floorWithBaseMs === undefined ? '' : ` The pass that also reads the base, as a three-way merge must, took ${ms(row.floorWithBaseMs)}: the engine is ${round2(row.engineMs / row.floorWithBaseMs)}x that.`;
 	return [
 		`- **Measured.** ${ms(row.engineMs)} against a floor of ${ms(row.floorMs)} at 100k pairs.${withBase}`,
-		'- **Why** (diagnosed on 2026-11-26 in separate runs on a quiet machine, outside these figures, at 100k pairs with a floor near 100 ms): pairing through the links took about 180 ms: three operations per pair on hash maps of 100k entries (the X key in the store\'s look-up, then one insert and one lookup under the live Y key), bound by cache misses. The three-way compare took about 190 ms: three keyed reads per field where the floor makes two. Building the two output records (one for each side\'s write, the Y one with its key), the metadata and the items took most of the rest, and collecting them about 100 ms: every output object survives the young generation. A stripped resolver written for the diagnosis (the same pairing and compare, two output records and one metadata object per op, nothing else) took about 4x the floor, so the target sits near the cost of the work itself.',
-		'- **What would fix it.** Less memory per pair in the output (the metadata as one object with the op\'s record, no per-pair group arrays), pairing on one hash map built by the store\'s look-up of both sides at once, and reading X\'s fields by enumeration (about 15% off the compare in a micro-benchmark). Each is a few percent; together they might reach 5x.',
+		'- **Why** (profiled on 2026-11-26, session 4, at 100k pairs, CPU time of the main thread): pairing through the links takes about 130 ms of some 600: the store look-up of X\'s key and one insert and one lookup under the live Y key, on hash maps of 100k entries, bound by cache misses (the first touch of every change, key and entity). The three-way compare reads three versions of 20 fields where the floor reads two; it now walks each record\'s keys once (VersionReader) instead of looking up 60 names, but the string comparisons themselves remain. The rest is the output: two records per pair (the Y one with its key), two metadata objects, the resolution, and collecting them, since every output object survives the young generation.',
+		'- **What would fix it.** Fewer objects per output item (the target of each op inside its metadata, no per-pair group arrays) and fewer cache misses in the pairing (one look-up of both sides\' keys in the store, returning the pairs). On a busy machine the ratio moves by about 10% between runs.',
 	].join('\n');
 }
 
@@ -174,8 +174,8 @@ function engineMergeLinearNote(results) {
 	const rows = results.sections.engine.rows.filter((candidate) => candidate.operation === 'merge');
 	return [
 		`- **Measured.** Time per pair: ${rows.map((row) => `${round2((row.engineMs * 1000) / row.records)} µs at ${records(row.records)}`).join(', ')}.`,
-		'- **Why.** Pairing and the output grow linearly in work, but at 1M pairs the heap holds some 1.4 GB of output, and every young-generation collection copies the surviving items: the garbage collector\'s share grows with the heap.',
-		'- **What would fix it.** Fewer objects per output item (see the note above), or resolving very large runs in batches of, say, 100k pairs.',
+		'- **Why.** The work per pair is the same at every size, but at 1M pairs the input alone is some 5 GB of live heap (the records of both sides, the bases and the store\'s entity states). The engine\'s output (about 1 KB per pair that survives) makes V8 run full mark-compacts during the run, and each one marks the whole heap, input included: about 3 s each at 1M pairs. The floor allocates nothing and pays none of them.',
+		'- **What would fix it.** Less output per pair (fewer full collections), or a node that resolves very large runs in slices and hands each slice on before the next, so the heap never holds a million pairs at once.',
 	].join('\n');
 }
 

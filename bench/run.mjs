@@ -95,9 +95,9 @@ async function engineSection({ sizes, rounds }) {
 		workloads: {
 			diff: 'full snapshot against the remembered state: 80% unchanged, 10% echoes, 5% edited, 3% new, 2% deleted; updated_at ignored',
 			map: '20 rules without dates (trim, lowercase, value map, number and boolean conversions, nesting)',
-			merge: 'paired changes of two systems, 20 fields, each side edited 2 fields, 10% true conflicts settled by priority',
+			merge: 'paired changes of two systems, 20 fields, each side edited 2 fields, 10% true conflicts settled by priority; X\'s records, Y\'s records and the bases each parsed from their own JSON, so no two share a string',
 		},
-		timing: `median of ${rounds} rounds, floor and engine taken in turns in one child process, each round after a full GC; peak RSS of a fresh child that built the data and ran the engine (or the floor) once`,
+		timing: `median of ${rounds} rounds, floor and engine taken in turns in one child process, each round after a full GC and once V8's helper threads are idle again; peak RSS of a fresh child that built the data and ran the engine (or the floor) once`,
 		rows,
 	};
 }
