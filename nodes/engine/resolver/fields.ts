@@ -54,9 +54,9 @@ function sameKeys(a: string[], b: string[]): boolean {
 }
 
 /**
- * Whether the record's own keys are exactly `keys`, in order, found without allocating: for-in
- * walks the record's cached key list. It also yields inherited enumerable keys, which only makes
- * the answer false, never wrongly true.
+ * Whether the record's keys are exactly `keys`, in order, found without allocating: for-in walks
+ * the record's cached key list. For-in also walks inherited enumerable keys, after the own ones;
+ * records parsed from JSON or built as literals inherit none.
  */
 function hasExactlyKeys(record: JsonObject | null | undefined, keys: string[]): boolean {
 	if (!record) return keys === NO_KEYS;
@@ -153,8 +153,9 @@ function sizeTo(out: FieldValues, length: number): void {
 /**
  * Reads the record's values into `out` by walking its keys with for-in, which takes each value from
  * the record's layout instead of looking its name up. False, with `out` part-written, when the
- * record's keys are not the shape's. For-in also yields inherited enumerable keys: where they match
- * the shape, their values are read, as a read by name reads them. A null shape stands for an absent record.
+ * record's keys are not the shape's. For-in also walks inherited enumerable keys (see
+ * hasExactlyKeys); their values are read as a read by name reads them. A null shape stands for an
+ * absent record.
  */
 function readByShape(record: JsonObject | null | undefined, shape: Shape | null, out: FieldValues): boolean {
 	if (shape === null || !record) {
@@ -204,14 +205,17 @@ export class VersionReader {
 			this.sizeAll(list);
 			readByName(x, list, values.x);
 			readByName(base, list, values.base);
-		} else if (made && this.sizeAll(made.list) && readByShape(x, made.x, values.x) && readByShape(base, made.base, values.base)) {
-			list = made.list;
 		} else {
-			list = this.fieldLists.of(x, base);
-			this.made = { list, x: x ? shapeOf(list, Object.keys(x)) : null, base: base ? shapeOf(list, Object.keys(base)) : null };
-			this.sizeAll(list);
-			readByName(x, list, values.x);
-			readByName(base, list, values.base);
+			if (made) this.sizeAll(made.list);
+			if (made && readByShape(x, made.x, values.x) && readByShape(base, made.base, values.base)) {
+				list = made.list;
+			} else {
+				list = this.fieldLists.of(x, base);
+				this.made = { list, x: x ? shapeOf(list, Object.keys(x)) : null, base: base ? shapeOf(list, Object.keys(base)) : null };
+				this.sizeAll(list);
+				readByName(x, list, values.x);
+				readByName(base, list, values.base);
+			}
 		}
 		if (this.y?.list === list && readByShape(y, this.y.shape, values.y)) return list;
 		this.y = { list, shape: y ? shapeOf(list, Object.keys(y)) : null };
@@ -219,12 +223,10 @@ export class VersionReader {
 		return list;
 	}
 
-	/** Sizes the scratch arrays to the list; true, so it can lead a chain of reads. */
-	private sizeAll(list: FieldList): true {
+	private sizeAll(list: FieldList): void {
 		const length = list.names.length;
 		sizeTo(this.values.x, length);
 		sizeTo(this.values.base, length);
 		sizeTo(this.values.y, length);
-		return true;
 	}
 }
